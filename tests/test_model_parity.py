@@ -1,0 +1,97 @@
+"""Numerical parity with transformers' VideoMAE (test-only reference) on fully random weights, fp32."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import transformers
+
+from tests.tiny import TINY, pixel_values, randomize
+from videomae_viz.checkpoints import from_hf_state_dict, load_state_dict_strict, save_pretrained
+from videomae_viz.masking import make_batch_masks
+from videomae_viz.model import MODEL_CLASSES, set_fused_attn
+
+TOL = 1e-4
+
+
+def pair(arch: str, attn: str = "eager", **changes):
+    """The same random weights in a transformers model and in ours."""
+    config = TINY.replace(architectures=(arch,), **changes)
+    hf_config = transformers.VideoMAEConfig.from_dict(config.to_dict())
+    hf_config._attn_implementation = attn
+    hf = randomize(getattr(transformers, arch)(hf_config)).eval()
+    ours = MODEL_CLASSES[arch](config).eval()
+    load_state_dict_strict(ours, from_hf_state_dict(hf.state_dict(), arch), "transformers")
+    return hf, ours
+
+
+def masks(batch: int = 2):
+    return make_batch_masks("tube", TINY.grid, 0.75, seeds=list(range(batch)))
+
+
+@pytest.mark.parametrize("use_mean_pooling", [True, False])
+@pytest.mark.parametrize("qkv_bias", [True, False])
+@pytest.mark.parametrize("fused", [True, False])
+def test_classification_logits(use_mean_pooling, qkv_bias, fused):
+    hf, ours = pair("VideoMAEForVideoClassification", use_mean_pooling=use_mean_pooling, qkv_bias=qkv_bias)
+    set_fused_attn(ours, fused)
+    x = pixel_values(TINY)
+    with torch.no_grad():
+        expected = hf(pixel_values=x).logits
+        got = ours(x).logits
+    assert got.shape == (2, 3)
+    assert (got - expected).abs().max() <= TOL
+    assert expected.abs().max() > 1e-2  # the comparison is not between two near-zero tensors
+
+
+@pytest.mark.parametrize("norm_pix_loss", [True, False])
+@pytest.mark.parametrize("fused", [True, False])
+def test_pretraining_logits_and_loss(norm_pix_loss, fused):
+    hf, ours = pair("VideoMAEForPreTraining", norm_pix_loss=norm_pix_loss, use_mean_pooling=False)
+    set_fused_attn(ours, fused)
+    x, mask = pixel_values(TINY), masks()
+    with torch.no_grad():
+        expected = hf(pixel_values=x, bool_masked_pos=mask)
+        got = ours(x, bool_masked_pos=mask)
+    n_mask = int(mask[0].sum())
+    assert got.logits.shape == (2, n_mask, TINY.patch_dim)
+    assert (got.logits - expected.logits).abs().max() <= TOL
+    assert abs(float(got.loss) - float(expected.loss)) <= TOL
+    assert float(expected.loss) > 0.01
+
+
+@pytest.mark.parametrize("with_mask", [True, False])
+@pytest.mark.parametrize("use_mean_pooling", [True, False])
+def test_hidden_states(with_mask, use_mean_pooling):
+    hf, ours = pair("VideoMAEModel", use_mean_pooling=use_mean_pooling)
+    x = pixel_values(TINY)
+    mask = masks() if with_mask else None
+    with torch.no_grad():
+        expected = hf(pixel_values=x, bool_masked_pos=mask, output_hidden_states=True)
+        got = ours(x, bool_masked_pos=mask, output_hidden_states=True)
+    tokens = TINY.num_patches - (int(mask[0].sum()) if with_mask else 0)
+    assert got.last_hidden_state.shape == (2, tokens, TINY.hidden_size)
+    assert (got.last_hidden_state - expected.last_hidden_state).abs().max() <= TOL
+    assert len(got.hidden_states) == len(expected.hidden_states) == TINY.num_hidden_layers + 1
+    for a, b in zip(got.hidden_states, expected.hidden_states):
+        assert (a - b).abs().max() <= TOL
+
+
+def test_sdpa_reference_agrees_too():
+    """transformers' own SDPA path gives the same logits as ours, so parity does not hinge on its eager path."""
+    hf, ours = pair("VideoMAEForVideoClassification", attn="sdpa")
+    x = pixel_values(TINY)
+    with torch.no_grad():
+        assert (ours(x).logits - hf(pixel_values=x).logits).abs().max() <= TOL
+
+
+@pytest.mark.parametrize("arch", ["VideoMAEForVideoClassification", "VideoMAEForPreTraining", "VideoMAEModel"])
+def test_saved_folder_loads_in_transformers(arch, tmp_path):
+    """Our hub-layout files (q_bias/v_bias names, as on the hub) load into transformers with identical tensors."""
+    hf, ours = pair(arch, use_mean_pooling=arch == "VideoMAEForVideoClassification")
+    save_pretrained(ours, tmp_path)
+    reloaded = getattr(transformers, arch).from_pretrained(tmp_path).eval()
+    theirs, back = hf.state_dict(), reloaded.state_dict()
+    assert set(back) == set(theirs)
+    for key, value in theirs.items():
+        assert torch.equal(back[key], value), key

@@ -1,0 +1,57 @@
+"""Patchify / unpatchify and per-patch normalisation: the layout of VideoMAE's pixel target.
+
+A token's patch vector holds u*p*p*C values in (dt, dy, dx, c) order, channel fastest (reference 1.8). This is
+not the Conv3d weight layout (C, u, p, p); only the target and the reconstruction use it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .config import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, VideoMAEConfig
+
+
+def patchify(frames: Tensor, config: VideoMAEConfig) -> Tensor:
+    """(B, T, C, H, W) float -> (B, N, P) patch vectors in token order, (dt, dy, dx, c) inside a vector."""
+    B, T, C, H, W = frames.shape
+    u, p = config.tubelet_size, config.patch_size
+    x = frames.reshape(B, T // u, u, C, H // p, p, W // p, p)  # (B, t, u, C, h, p, w, p)
+    x = x.permute(0, 1, 4, 6, 2, 5, 7, 3)  # (B, t, h, w, u, p, p, C)
+    return x.reshape(B, (T // u) * (H // p) * (W // p), u * p * p * C)
+
+
+def unpatchify(patches: Tensor, config: VideoMAEConfig) -> Tensor:
+    """(B, N, P) patch vectors -> (B, T, C, H, W); the inverse of ``patchify``."""
+    B = patches.shape[0]
+    t, h, w = config.grid
+    u, p, C = config.tubelet_size, config.patch_size, config.num_channels
+    x = patches.reshape(B, t, h, w, u, p, p, C)
+    x = x.permute(0, 1, 4, 7, 2, 5, 3, 6)  # (B, t, u, C, h, p, w, p)
+    return x.reshape(B, t * u, C, h * p, w * p)
+
+
+def patch_stats(patches: Tensor, config: VideoMAEConfig) -> tuple[Tensor, Tensor]:
+    """Per-token, per-channel mean and unbiased std of (B, N, P) patches -> two (B, N, C) tensors."""
+    x = patches.unflatten(-1, (-1, config.num_channels))  # (B, N, u*p*p, C)
+    return x.mean(dim=-2), x.var(dim=-2, unbiased=True).sqrt()
+
+
+def normalize_patches(patches: Tensor, mean: Tensor, std: Tensor, config: VideoMAEConfig) -> Tensor:
+    """(B, N, P) -> (x - mean) / (std + 1e-6) per token and channel; mean/std (B, N, C) as from ``patch_stats``."""
+    x = patches.unflatten(-1, (-1, config.num_channels))  # (B, N, u*p*p, C)
+    return ((x - mean.unsqueeze(-2)) / (std.unsqueeze(-2) + 1e-6)).flatten(-2)
+
+
+def denormalize_patches(patches: Tensor, mean: Tensor, std: Tensor, config: VideoMAEConfig) -> Tensor:
+    """Inverse of ``normalize_patches``: (B, N, P) -> x * (std + 1e-6) + mean."""
+    x = patches.unflatten(-1, (-1, config.num_channels))  # (B, N, u*p*p, C)
+    return (x * (std.unsqueeze(-2) + 1e-6) + mean.unsqueeze(-2)).flatten(-2)
+
+
+def target_frames(pixel_values: Tensor) -> Tensor:
+    """The frames the pre-training loss reconstructs: (B, T, 3, H, W) ``pixel_values`` un-normalised with the ImageNet
+    default mean/std, whatever statistics the processor used (as the reference computes it)."""
+    mean = torch.tensor(IMAGENET_DEFAULT_MEAN, dtype=pixel_values.dtype, device=pixel_values.device)
+    std = torch.tensor(IMAGENET_DEFAULT_STD, dtype=pixel_values.dtype, device=pixel_values.device)
+    return pixel_values * std.view(1, 1, 3, 1, 1) + mean.view(1, 1, 3, 1, 1)
