@@ -140,15 +140,26 @@ def load_state_dict_strict(model: nn.Module, state: dict[str, Tensor], source: s
     unexpected = sorted(set(state) - set(expected))
     shapes = sorted(f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}"
                     for k, v in expected.items() if k in state and state[k].shape != v.shape)
-    problems = [(f"{len(missing)} missing", missing), (f"{len(unexpected)} unexpected", unexpected),
-                (f"{len(shapes)} mis-shaped", shapes)]
     if missing or unexpected or shapes:
         lines = [f"{source} does not fit {type(model).__name__}:"]
-        for title, keys in problems:
-            if keys:
-                lines.append(f"  {title}: " + ", ".join(keys[:12]) + (f", ... ({len(keys) - 12} more)" if len(keys) > 12 else ""))
+        lines += [f"  {len(keys)} {title}: {_summarise(keys)}"
+                  for title, keys in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", shapes)) if keys]
         raise CheckpointError("\n".join(lines))
     model.load_state_dict(state, strict=True)
+
+
+def _summarise(keys: list[str]) -> str:
+    """Keys grouped by their first name: small groups in full, large ones as ``decoder.* (26 keys, e.g. ...)``."""
+    groups: dict[str, list[str]] = {}
+    for key in keys:
+        groups.setdefault(key.split(".")[0], []).append(key)
+    parts = []
+    for name, members in groups.items():
+        if len(members) <= 3:
+            parts.extend(members)
+        else:
+            parts.append(f"{name}.* ({len(members)} keys, e.g. {members[0]}, {members[-1]})")
+    return "; ".join(parts)
 
 
 def read_weights(folder: Path) -> dict[str, Tensor]:
@@ -214,11 +225,13 @@ def resolve_file(source: str | Path, filename: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def load_model(source: str | Path, *, size: str | None = None, architecture: str | None = None) -> nn.Module:
+def load_model(source: str | Path, *, size: str | VideoMAEConfig | None = None,
+               architecture: str | None = None) -> nn.Module:
     """Load a VideoMAE model in eval mode on the CPU.
 
-    ``size`` names a ``SIZE_PRESETS`` row and is needed for original ``.pth`` files; ``architecture`` overrides the
-    head named in ``config.json`` (e.g. "VideoMAEModel" for the bare encoder of a classification checkpoint).
+    ``size`` is needed for original ``.pth`` files, which carry no config: a ``SIZE_PRESETS`` name, or a config whose
+    sizes are used. ``architecture`` overrides the head named in ``config.json`` (e.g. "VideoMAEModel" for the bare
+    encoder of a classification checkpoint).
     """
     path = Path(source).expanduser()
     if path.is_file() and path.suffix in (".pth", ".pt"):
@@ -238,19 +251,22 @@ def load_model(source: str | Path, *, size: str | None = None, architecture: str
     return model.eval()
 
 
-def _load_original(path: Path, size: str | None) -> nn.Module:
-    if size not in SIZE_PRESETS:
+def _load_original(path: Path, size: str | VideoMAEConfig | None) -> nn.Module:
+    if isinstance(size, VideoMAEConfig):
+        base = size
+    elif size in SIZE_PRESETS:
+        base = VideoMAEConfig(**SIZE_PRESETS[size])
+    else:
         raise CheckpointError(f"{path.name}: original checkpoints carry no config; name a size "
                               f"({', '.join(SIZE_PRESETS)})")
     raw = _read_file(path)
     state = raw.get("model", raw.get("module", raw))
     state = from_original_state_dict(state)
     is_pretraining = any(k.startswith("decoder.") for k in state)
-    extra: dict = {"use_mean_pooling": not is_pretraining, "architectures": (PRETRAINING,) if is_pretraining
-                   else (CLASSIFICATION,)}
-    if not is_pretraining and "classifier.weight" in state:
-        extra["id2label"] = {i: f"LABEL_{i}" for i in range(state["classifier.weight"].shape[0])}
-    config = VideoMAEConfig(**SIZE_PRESETS[size], **extra)
+    config = base.replace(use_mean_pooling="fc_norm.weight" in state,
+                          architectures=(PRETRAINING,) if is_pretraining else (CLASSIFICATION,))
+    if not is_pretraining and "classifier.weight" in state and not config.id2label:
+        config = config.replace(id2label={i: f"LABEL_{i}" for i in range(state["classifier.weight"].shape[0])})
     model = MODEL_CLASSES[config.architecture](config)
     load_state_dict_strict(model, state, path.name)
     return model
