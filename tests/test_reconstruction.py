@@ -1,0 +1,81 @@
+"""Reconstruction maths: exactness with a perfect decoder, and proof that leak-free mode ignores hidden patches."""
+
+from __future__ import annotations
+
+import torch
+
+from tests.tiny import TINY
+from videomae_viz.config import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD
+from videomae_viz.masking import make_mask
+from videomae_viz.model import VideoMAEForPreTraining
+from videomae_viz.reconstruction import baseline_fill, reconstruct, target_to_input_pixels
+
+MASK = make_mask("tube", TINY.grid, 0.75, seed=0)
+
+
+def clip(seed: int = 0) -> torch.Tensor:
+    """(1, T, 3, H, W) pixel_values normalised with ImageNet statistics, pixels in [0, 1]."""
+    pixels = torch.rand(1, TINY.num_frames, 3, TINY.image_size, TINY.image_size, generator=torch.Generator().manual_seed(seed))
+    mean = torch.tensor(IMAGENET_DEFAULT_MEAN).view(1, 1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_DEFAULT_STD).view(1, 1, 3, 1, 1)
+    return (pixels - mean) / std
+
+
+def perfect_logits(config, pixel_values):
+    """What a perfect decoder outputs: the loss target at the masked tokens."""
+    model = VideoMAEForPreTraining(config)
+    return model.pixel_targets(pixel_values)[:, MASK]
+
+
+def test_perfect_raw_pixel_decoder_is_exact():
+    config = TINY.replace(norm_pix_loss=False)
+    x = clip()
+    rec = reconstruct(perfect_logits(config, x), x, MASK, config, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD)
+    assert torch.allclose(rec.predicted, rec.original, atol=1e-5)
+    assert rec.psnr > 90 and rec.baseline_psnr < 20
+    assert rec.patch_error[~MASK].abs().max() == 0
+
+
+def test_paper_mode_is_exact_and_leak_free_mode_ignores_hidden_patches():
+    config = TINY.replace(norm_pix_loss=True)
+    x = clip()
+    logits = perfect_logits(config, x)
+    paper = reconstruct(logits, x, MASK, config, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, stats="paper")
+    assert torch.allclose(paper.predicted, paper.original, atol=1e-4)
+    # Change only what is hidden: the leak-free picture of the masked patches must not move; the paper one does.
+    hidden = x.clone()
+    pixel_mask = MASK.view(*TINY.grid).repeat_interleave(2, 0).repeat_interleave(8, 1).repeat_interleave(8, 2)
+    hidden[0].permute(1, 0, 2, 3)[:, pixel_mask] += 0.7
+    free_a = reconstruct(logits, x, MASK, config, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, stats="leak-free")
+    free_b = reconstruct(logits, hidden, MASK, config, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, stats="leak-free")
+    paper_b = reconstruct(logits, hidden, MASK, config, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, stats="paper")
+    assert torch.equal(free_a.predicted, free_b.predicted)
+    assert not torch.allclose(paper.predicted, paper_b.predicted, atol=1e-3)
+
+
+def test_other_processor_statistics_map_back_exactly():
+    frames = torch.rand(4, 3, 8, 8)
+    pixel_values = (frames - 0.5) / 0.5  # a 0.5/0.5 processor
+    mean = torch.tensor(IMAGENET_DEFAULT_MEAN).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_DEFAULT_STD).view(3, 1, 1)
+    target_space = pixel_values * std + mean  # what the loss un-normalises to
+    back = target_to_input_pixels(target_space, IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD)
+    assert torch.allclose(back, frames, atol=1e-6)
+
+
+def test_baseline_uses_the_mean_colour_of_visible_patches_of_each_frame():
+    pixels = torch.rand(TINY.num_frames, 3, TINY.image_size, TINY.image_size)
+    filled = baseline_fill(pixels, MASK, TINY)
+    pixel_mask = MASK.view(*TINY.grid).repeat_interleave(2, 0).repeat_interleave(8, 1).repeat_interleave(8, 2)  # (T, H, W)
+    for f in range(TINY.num_frames):
+        visible_mean = pixels[f][:, ~pixel_mask[f]].mean(dim=1)  # (3,)
+        assert torch.allclose(filled[f][:, pixel_mask[f]], visible_mean[:, None].expand(3, int(pixel_mask[f].sum())), atol=1e-5)
+        assert torch.equal(filled[f][:, ~pixel_mask[f]], pixels[f][:, ~pixel_mask[f]])
+
+
+def test_nothing_masked_has_no_score():
+    config = TINY.replace(norm_pix_loss=False)
+    x = clip()
+    none = torch.zeros(TINY.num_patches, dtype=torch.bool)
+    rec = reconstruct(torch.zeros(1, 0, config.patch_dim), x, none, config, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD)
+    assert rec.psnr is None and rec.baseline_psnr is None

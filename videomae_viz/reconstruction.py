@@ -1,0 +1,118 @@
+"""From decoder predictions to pixels and scores, without peeking at the hidden patches unless asked to.
+
+The pre-training target lives in "target space": ``pixel_values`` un-normalised with ImageNet statistics (see
+``patches.target_frames``), per-patch normalised when ``norm_pix_loss``. Scores are computed in the model's input
+pixels in [0, 1] (the resized, cropped frames), over masked patches only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .config import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, VideoMAEConfig
+from .patches import denormalize_patches, patch_stats, patchify, target_frames, unpatchify
+
+# How a norm_pix_loss prediction gets its per-patch mean/std back.
+STATS_PAPER = "paper"  # the hidden patches' true statistics, as the official visualisation does (leaks)
+STATS_LEAK_FREE = "leak-free"  # estimated from visible neighbours only
+STATS_MODES = (STATS_PAPER, STATS_LEAK_FREE)
+
+
+def token_coords(config: VideoMAEConfig) -> Tensor:
+    """(N, 3) float grid coordinates (t, y, x) of every token, in token order."""
+    t, h, w = config.grid
+    grid = torch.stack(torch.meshgrid(torch.arange(t), torch.arange(h), torch.arange(w), indexing="ij"), dim=-1)
+    return grid.reshape(-1, 3).float()
+
+
+def neighbour_stats(mean: Tensor, std: Tensor, mask: Tensor, config: VideoMAEConfig) -> tuple[Tensor, Tensor]:
+    """Leak-free statistics for masked tokens: an inverse-squared-distance average over the visible tokens'
+    statistics, distances measured in token-grid units. mean, std (N, C); mask (N,) bool -> two (N_mask, C).
+    Only rows of visible tokens are read."""
+    coords = token_coords(config)
+    d2 = torch.cdist(coords[mask], coords[~mask]).square()  # (N_mask, N_vis)
+    weights = 1.0 / d2
+    weights = weights / weights.sum(dim=1, keepdim=True)
+    return weights @ mean[~mask], weights @ std[~mask]
+
+
+def target_to_input_pixels(frames: Tensor, image_mean: tuple[float, ...], image_std: tuple[float, ...]) -> Tensor:
+    """Target-space frames (..., 3, H, W) -> the processor's [0, 1] input pixels. The identity when the processor
+    normalises with ImageNet statistics; exact for any other mean/std (e.g. the 0.5/0.5 of hub processors)."""
+    def column(values: tuple[float, ...]) -> Tensor:
+        return torch.tensor(values, dtype=frames.dtype).view(3, 1, 1)
+
+    normalised = (frames - column(IMAGENET_DEFAULT_MEAN)) / column(IMAGENET_DEFAULT_STD)
+    return normalised * column(image_std) + column(image_mean)
+
+
+@dataclass
+class Reconstruction:
+    """One clip's reconstruction, all in the model's input pixels: float (T, 3, H, W) in [0, 1]."""
+
+    original: Tensor
+    predicted: Tensor  # the decoder's pixels at masked patches, the original at visible ones ("pasted")
+    baseline: Tensor  # masked patches filled with the mean colour of their frame's visible patches
+    mask: Tensor  # (N,) bool, True = masked
+    patch_error: Tensor  # (N,) mean squared error per token; 0 at visible tokens
+    psnr: float | None  # over masked patches; None when nothing is masked
+    baseline_psnr: float | None
+
+
+def psnr(mse: float) -> float:
+    """Peak signal-to-noise ratio in dB for signals in [0, 1]."""
+    return 10.0 * math.log10(1.0 / max(mse, 1e-12))
+
+
+def baseline_fill(pixels: Tensor, mask: Tensor, config: VideoMAEConfig) -> Tensor:
+    """Fill masked patches with the mean colour of the visible patches of their own frame (of the whole clip where a
+    frame has none, as with frame masking). pixels (T, 3, H, W) float, mask (N,) bool -> (T, 3, H, W)."""
+    visible = unpatchify((~mask).float()[None, :, None].expand(1, -1, config.patch_dim), config)[0]  # (T, 3, H, W)
+    per_frame = (pixels * visible).sum(dim=(2, 3)) / visible.sum(dim=(2, 3)).clamp(min=1)  # (T, 3)
+    clip_mean = (pixels * visible).sum(dim=(0, 2, 3)) / visible.sum(dim=(0, 2, 3)).clamp(min=1)  # (3,)
+    has_visible = visible.flatten(1).amax(dim=1) > 0  # (T,)
+    colour = torch.where(has_visible[:, None], per_frame, clip_mean)  # (T, 3)
+    return pixels * visible + colour[:, :, None, None] * (1 - visible)
+
+
+def reconstruct(logits: Tensor, pixel_values: Tensor, mask: Tensor, config: VideoMAEConfig,
+                image_mean: tuple[float, ...], image_std: tuple[float, ...],
+                stats: str = STATS_LEAK_FREE) -> Reconstruction:
+    """Decoder output -> pixels and scores for one clip.
+
+    logits (1, N_mask, P) from ``VideoMAEForPreTraining``; pixel_values (1, T, 3, H, W) as given to it; mask (N,)
+    bool. ``stats`` matters only for ``norm_pix_loss`` models: "leak-free" estimates each hidden patch's mean/std from
+    visible neighbours, "paper" uses the hidden patches' true statistics (what the official visualisation shows).
+    """
+    if stats not in STATS_MODES:
+        raise ValueError(f"stats must be one of {STATS_MODES}, got {stats!r}")
+    target = patchify(target_frames(pixel_values.float()), config)[0]  # (N, P), target space, un-normalised
+    pred = logits[0].float()  # (N_mask, P)
+    if config.norm_pix_loss:
+        mean, std = patch_stats(target[None], config)  # (1, N, C) each
+        mean, std = mean[0], std[0]
+        if stats == STATS_LEAK_FREE:
+            hidden_mean, hidden_std = neighbour_stats(mean, std, mask, config)
+        else:
+            hidden_mean, hidden_std = mean[mask], std[mask]
+        pred = denormalize_patches(pred[None], hidden_mean[None], hidden_std[None], config)[0]
+    full = target.clone()
+    full[mask] = pred
+
+    def to_pixels(patches: Tensor) -> Tensor:  # (N, P) target space -> (T, 3, H, W) in [0, 1]
+        return target_to_input_pixels(unpatchify(patches[None], config)[0], image_mean, image_std).clamp(0, 1)
+
+    def token_error(frames: Tensor) -> Tensor:  # (T, 3, H, W) -> (N,) mean squared error against the original
+        return (patchify(frames[None], config)[0] - patchify(original[None], config)[0]).square().mean(dim=1)
+
+    original, predicted = to_pixels(target), to_pixels(full)
+    baseline = baseline_fill(original, mask, config)
+    error, base_error = token_error(predicted), token_error(baseline)
+    scored = bool(mask.any())
+    return Reconstruction(original=original, predicted=predicted, baseline=baseline, mask=mask, patch_error=error,
+                          psnr=psnr(float(error[mask].mean())) if scored else None,
+                          baseline_psnr=psnr(float(base_error[mask].mean())) if scored else None)
