@@ -35,9 +35,9 @@ def sinusoid_table(n_position: int, dim: int) -> Tensor:
     return torch.from_numpy(angle).float().unsqueeze(0)
 
 
-# A probe sees each attention layer's queries and keys, (B, heads, N, head_dim) each, before the softmax; the
-# attention module uses it to read attention maps without making the forward pass materialise them.
-QKProbe = Callable[[Tensor, Tensor], None]
+# A probe sees each attention layer's queries, keys, values and per-head output, (B, heads, N, head_dim) each; the
+# attention module uses it to compute attention maps without making the forward pass materialise them.
+AttentionProbe = Callable[[Tensor, Tensor, Tensor, Tensor], None]
 
 
 class Attention(nn.Module):
@@ -52,7 +52,7 @@ class Attention(nn.Module):
         self.v_bias = nn.Parameter(torch.zeros(dim)) if qkv_bias else None
         self.proj = nn.Linear(dim, dim)
         self.fused_attn = FUSED_ATTN
-        self.probe: QKProbe | None = None
+        self.probe: AttentionProbe | None = None
 
     def forward(self, x: Tensor) -> Tensor:
         B, N, D = x.shape  # batch, tokens, width
@@ -61,13 +61,13 @@ class Attention(nn.Module):
             bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias), self.v_bias))
         qkv = F.linear(x, self.qkv.weight, bias)  # (B, N, 3D)
         q, k, v = qkv.view(B, N, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4).unbind(0)  # (B, nh, N, hd)
-        if self.probe is not None:
-            self.probe(q, k)
         if self.fused_attn:
             x = F.scaled_dot_product_attention(q, k, v)  # (B, nh, N, hd)
         else:
             attn = (q @ k.transpose(-2, -1)) * self.scale  # (B, nh, N, N)
             x = attn.float().softmax(dim=-1).to(v.dtype) @ v  # (B, nh, N, hd)
+        if self.probe is not None:
+            self.probe(q, k, v, x)
         return self.proj(x.transpose(1, 2).reshape(B, N, D))
 
 

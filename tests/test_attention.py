@@ -1,0 +1,97 @@
+"""Attention maps from SDPA-captured q/k equal maps built from transformers' full eager attention matrices."""
+
+from __future__ import annotations
+
+import torch
+import transformers
+
+from tests.tiny import TINY, pixel_values, randomize
+from videomae_viz.attention import capture, class_relevance, maps_from_capture, temporal_profile
+from videomae_viz.checkpoints import from_hf_state_dict, load_state_dict_strict
+from videomae_viz.model import VideoMAEForVideoClassification, set_fused_attn
+
+CLS = "VideoMAEForVideoClassification"
+
+
+def models():
+    config = TINY.replace(architectures=(CLS,))
+    hf_config = transformers.VideoMAEConfig.from_dict(config.to_dict())
+    hf_config._attn_implementation = "eager"
+    hf = randomize(transformers.VideoMAEForVideoClassification(hf_config), seed=4).eval()
+    ours = VideoMAEForVideoClassification(config).eval()
+    load_state_dict_strict(ours, from_hf_state_dict(hf.state_dict(), CLS), "transformers")
+    return hf, ours
+
+
+def ours_maps(model, x):
+    set_fused_attn(model, True)  # the forward pass keeps SDPA
+    with torch.inference_mode(), capture(model.videomae) as records:
+        model(x)
+    return maps_from_capture(records)
+
+
+def test_maps_equal_full_matrices_of_the_reference():
+    hf, ours = models()
+    x = pixel_values(TINY, batch=1)
+    with torch.no_grad():
+        full = hf(pixel_values=x, output_attentions=True).attentions  # L x (1, heads, N, N)
+    maps = ours_maps(ours, x)
+    n = TINY.num_patches
+    for layer, a in enumerate(full):
+        a = a[0]  # (heads, N, N)
+        assert torch.allclose(maps.received[layer], a.mean(dim=1), atol=1e-5)
+        for token in (0, 7, n - 1):
+            assert torch.allclose(maps.query(layer, token), a[:, token], atol=1e-5)
+    # rollout: explicit products of (A + I) / 2, read out as the mean row
+    rollout = torch.eye(n)
+    for layer, a in enumerate(full):
+        rollout = 0.5 * (a[0].mean(0) + torch.eye(n)) @ rollout
+        assert torch.allclose(rollout.sum(dim=1), torch.ones(n), atol=1e-5)  # rows sum to 1
+        assert torch.allclose(maps.rollout[layer], rollout.mean(dim=0), atol=1e-5)
+        assert abs(float(maps.rollout[layer].sum()) - 1) < 1e-5
+
+
+def test_relevance_matches_chefer_on_full_matrices_and_depends_on_the_class():
+    hf, ours = models()
+    x = pixel_values(TINY, batch=1)
+    n = TINY.num_patches
+    for class_id in (0, 2):
+        out = hf(pixel_values=x, output_attentions=True)
+        for a in out.attentions:
+            a.retain_grad()
+        out.logits[0, class_id].backward()
+        relevance = torch.eye(n)
+        expected = []
+        for a in out.attentions:
+            cam = (a.grad[0] * a[0]).clamp(min=0).mean(dim=0).detach()
+            relevance = relevance + cam @ relevance
+            expected.append((relevance - torch.eye(n)).mean(dim=0))
+        hf.zero_grad()
+        got = class_relevance(ours, x, class_id)
+        assert torch.allclose(got, torch.stack(expected), atol=1e-5)
+    first, second = class_relevance(ours, x, 0)[-1], class_relevance(ours, x, 2)[-1]
+    assert (first / first.sum() - second / second.sum()).abs().max() > 1e-3
+
+
+def test_manual_and_sdpa_capture_agree():
+    _, ours = models()
+    x = pixel_values(TINY, batch=1)
+    sdpa = ours_maps(ours, x)
+    set_fused_attn(ours, False)
+    with torch.inference_mode(), capture(ours.videomae) as records:
+        ours(x)
+    manual = maps_from_capture(records)
+    assert torch.allclose(sdpa.rollout, manual.rollout, atol=1e-6)
+    assert torch.allclose(sdpa.received, manual.received, atol=1e-6)
+
+
+def test_probes_are_removed_after_capture():
+    _, ours = models()
+    with capture(ours.videomae):
+        pass
+    assert all(getattr(m, "probe", None) is None for m in ours.modules())
+
+
+def test_temporal_profile_sums_to_one():
+    profile = temporal_profile(torch.rand(TINY.num_patches), TINY.grid)
+    assert profile.shape == (TINY.grid[0],) and abs(float(profile.sum()) - 1) < 1e-6
