@@ -33,3 +33,24 @@ def pixel_values(config: VideoMAEConfig, batch: int = 2, seed: int = 1) -> torch
     gen = torch.Generator().manual_seed(seed)
     return torch.randn(batch, config.num_frames, config.num_channels, config.image_size, config.image_size,
                        generator=gen)
+
+
+def save_tiny_pair(folder, norm_pix_loss: bool = False) -> tuple[str, str]:
+    """A random tiny classifier and pre-training model in the hub layout, with a 32 px processor config.
+    Returns (classifier_dir, reconstructor_dir)."""
+    from pathlib import Path
+
+    from videomae_viz.checkpoints import save_pretrained
+    from videomae_viz.model import VideoMAEForPreTraining, VideoMAEForVideoClassification
+    from videomae_viz.preprocess import VideoMAEProcessor
+
+    folder = Path(folder)
+    processor = VideoMAEProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    cls = randomize(VideoMAEForVideoClassification(TINY.replace(architectures=("VideoMAEForVideoClassification",))), 5)
+    pre_config = TINY.replace(architectures=("VideoMAEForPreTraining",), use_mean_pooling=False,
+                              norm_pix_loss=norm_pix_loss, id2label={})
+    pre = randomize(VideoMAEForPreTraining(pre_config), 6)
+    for name, model in (("classifier", cls), ("reconstructor", pre)):
+        save_pretrained(model, folder / name)
+        processor.save(folder / name)
+    return str(folder / "classifier"), str(folder / "reconstructor")

@@ -38,9 +38,13 @@ class Captured:
 
 
 @contextmanager
-def capture(encoder: VideoMAEModel, with_grad: bool = False) -> Iterator[list[Captured]]:
-    """Record every attention layer of ``encoder`` during the forward passes run inside the block."""
+def capture(encoder: VideoMAEModel, with_grad: bool = False, enabled: bool = True) -> Iterator[list[Captured]]:
+    """Record every attention layer of ``encoder`` during the forward passes run inside the block (nothing when
+    not ``enabled``: the list stays empty)."""
     records: list[Captured] = []
+    if not enabled:
+        yield records
+        return
 
     def probe(q: Tensor, k: Tensor, v: Tensor, out: Tensor) -> None:
         if with_grad:

@@ -55,3 +55,12 @@ def target_frames(pixel_values: Tensor) -> Tensor:
     mean = torch.tensor(IMAGENET_DEFAULT_MEAN, dtype=pixel_values.dtype, device=pixel_values.device)
     std = torch.tensor(IMAGENET_DEFAULT_STD, dtype=pixel_values.dtype, device=pixel_values.device)
     return pixel_values * std.view(1, 1, 3, 1, 1) + mean.view(1, 1, 3, 1, 1)
+
+
+def tokens_to_pixels(values: Tensor, config: VideoMAEConfig) -> Tensor:
+    """Per-token values (N,) of any dtype -> (T, H, W) per pixel, each token's value repeated over its tubelet
+    (nearest-neighbour upsampling: u frames x p x p pixels). Used for masks, error maps and attention maps."""
+    t, h, w = config.grid
+    u, p = config.tubelet_size, config.patch_size
+    grid = values.reshape(t, h, w)
+    return grid.repeat_interleave(u, 0).repeat_interleave(p, 1).repeat_interleave(p, 2)  # (T, H, W)

@@ -1,0 +1,43 @@
+"""Files a person can keep: frame grids and attention figures as PNG, the side-by-side video as H.264 MP4."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .pipeline import Analysis, VideoMAEPipeline
+from .render import figure_to_array, grid, heatmap_figure, panels, save_png, titled_columns, upscale
+from .video_io import write_mp4
+
+DISPLAY_SIDE = 224  # frames smaller than this are upscaled (nearest) so patches stay visible
+
+
+def export_files(pipeline: VideoMAEPipeline, analysis: Analysis, directory: str | Path,
+                 relevance_class: int | None = None, fps: float = 4.0) -> dict[str, str]:
+    """Write original/masked/prediction/reconstruction grids, side_by_side.mp4 and, when the analysis has attention
+    maps, attention.png (rollout) and relevance.png (for ``relevance_class``). Returns {name: path}."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    views = panels(analysis.frames, analysis.predicted, analysis.pixel_mask)
+    factor = max(1, DISPLAY_SIDE // analysis.frames.shape[1])
+    written = {name: str(save_png(grid(upscale(video, factor)), directory / f"{name}.png"))
+               for name, video in views.items()}
+    ratio = 1 - analysis.visible_tokens / analysis.tokens
+    titles = ["original", f"masked {ratio:.0%}", "prediction", "+ visible"]
+    side = titled_columns([upscale(v, factor) for v in views.values()], titles)
+    written["side_by_side"] = str(write_mp4(side, directory / "side_by_side.mp4", fps=fps))
+    if analysis.attention is not None:
+        config = pipeline.classifier_config
+        figures = {"attention": (analysis.attention.rollout[-1], "Attention rollout through all layers (head mean), "
+                                 "read out for mean pooling", "share of the pooled output")}
+        if relevance_class is not None:
+            maps = pipeline.relevance(analysis, relevance_class)
+            figures["relevance"] = (maps[-1].clamp(min=0), f"Class relevance for '{pipeline.label(relevance_class)}' "
+                                    "(Chefer et al. 2021, all layers)", "relevance")
+        for name, (values, title, label) in figures.items():
+            heat = values.reshape(config.grid).numpy().astype(np.float32)
+            fig = heatmap_figure(analysis.classifier_frames, heat, config.tubelet_size, title, label,
+                                 patch=config.patch_size)
+            written[name] = str(save_png(figure_to_array(fig), directory / f"{name}.png"))
+    return written

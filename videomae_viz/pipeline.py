@@ -1,0 +1,222 @@
+"""The analysis pipeline shared by the CLI and the app: decode -> preprocess -> classify -> mask + reconstruct.
+
+``VideoMAEPipeline`` holds a classifier and a pre-trained autoencoder with their processors; ``analyze`` runs one
+clip and returns an ``Analysis`` of numpy arrays and numbers, timed per stage. Rendering lives in ``render``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .attention import AttentionMaps, capture, class_relevance, maps_from_capture
+from .checkpoints import CheckpointError, load_model
+from .config import VideoMAEConfig
+from .masking import STRATEGIES, make_mask
+from .model import VideoMAEForPreTraining, VideoMAEForVideoClassification
+from .patches import tokens_to_pixels
+from .preprocess import VideoMAEProcessor, load_processor
+from .reconstruction import STATS_LEAK_FREE, STATS_MODES, Reconstruction, reconstruct
+from .video_io import Clip, read_video
+
+log = logging.getLogger(__name__)
+
+# name -> (classifier, reconstructor). The MCG-NJU checkpoints are CC-BY-NC-4.0 and need the hub (or its cache).
+PRESETS: dict[str, tuple[str, str]] = {
+    "embedded": ("motion-tiny", "motion-tiny-pretrain"),
+    "videomae-base-kinetics": ("MCG-NJU/videomae-base-finetuned-kinetics", "MCG-NJU/videomae-base"),
+    "videomae-base-ssv2": ("MCG-NJU/videomae-base-finetuned-ssv2", "MCG-NJU/videomae-base-ssv2"),
+    "videomae-large-kinetics": ("MCG-NJU/videomae-large-finetuned-kinetics", "MCG-NJU/videomae-large"),
+}
+DEFAULT_PRESET = "embedded"
+
+# progress(fraction, description): the UI passes gr.Progress, the CLI nothing.
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a person chooses for one analysis."""
+
+    mask_ratio: float = 0.9
+    masking: str = "tube"
+    seed: int = 0
+    top_k: int = 5
+    start: float | None = None  # segment start, seconds
+    end: float | None = None  # segment end, seconds
+    stride: int | None = None  # source frames between samples (VideoMAE's 16x4 is stride 4); None = spread evenly
+    stats: str = STATS_LEAK_FREE  # norm_pix_loss models only: how hidden patches get their mean/std back
+    reverse: bool = False  # play the sampled frames backwards
+    attention: bool = True  # capture queries/keys while classifying and compute the attention maps
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.mask_ratio < 1.0:
+            raise ValueError(f"mask ratio must be in [0, 1), got {self.mask_ratio}")
+        if self.masking not in STRATEGIES:
+            raise ValueError(f"unknown masking {self.masking!r}; choose one of {', '.join(STRATEGIES)}")
+        if self.stats not in STATS_MODES:
+            raise ValueError(f"unknown statistics mode {self.stats!r}; choose one of {', '.join(STATS_MODES)}")
+        if self.top_k < 1:
+            raise ValueError(f"top-k must be at least 1, got {self.top_k}")
+        if self.stride is not None and self.stride < 1:
+            raise ValueError(f"stride must be at least 1, got {self.stride}")
+
+
+@dataclass
+class Analysis:
+    """One clip's results. Frames are uint8 (T, H, W, 3) at the reconstructor's input size."""
+
+    clip: Clip
+    labels: list[tuple[str, float]]  # top-k (label, softmax probability)
+    reconstruction: Reconstruction
+    frames: np.ndarray  # the model's input frames, (T, H, W, 3) uint8
+    predicted: np.ndarray  # decoder output at masked patches, original pixels at visible ones, (T, H, W, 3) uint8
+    pixel_mask: np.ndarray  # (T, H, W) bool, True = pixel of a masked patch
+    tokens: int
+    visible_tokens: int
+    classifier_input: torch.Tensor  # (1, T, 3, H, W) float32, kept for class relevance on demand
+    classifier_frames: np.ndarray  # the classifier's input frames, (T, H, W, 3) uint8: what attention maps cover
+    attention: AttentionMaps | None = None
+    relevance: dict[int, torch.Tensor] = field(default_factory=dict)  # class id -> (L, N), filled on demand
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_model(source: str) -> torch.nn.Module:
+    """Weights are read once per process and shared by every request."""
+    return load_model(source)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_processor(source: str) -> VideoMAEProcessor:
+    return load_processor(source)
+
+
+def to_uint8(pixels: torch.Tensor) -> np.ndarray:
+    """(T, 3, H, W) float in [0, 1] -> (T, H, W, 3) uint8."""
+    return (pixels.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+class VideoMAEPipeline:
+    """A classifier and a reconstructor (VideoMAEForPreTraining), loaded once and reused for every clip."""
+
+    def __init__(self, classifier: str, reconstructor: str) -> None:
+        self.classifier_source, self.reconstructor_source = classifier, reconstructor
+        self.classifier = _cached_model(classifier)
+        self.reconstructor = _cached_model(reconstructor)
+        if not isinstance(self.classifier, VideoMAEForVideoClassification):
+            raise CheckpointError(f"{classifier} is not a video classifier (it is {type(self.classifier).__name__})")
+        if not isinstance(self.reconstructor, VideoMAEForPreTraining):
+            raise CheckpointError(f"{reconstructor} has no decoder: pick a pre-training checkpoint "
+                                  f"(it is {type(self.reconstructor).__name__})")
+        self.classifier_processor = _cached_processor(classifier)
+        self.reconstructor_processor = _cached_processor(reconstructor)
+
+    @classmethod
+    def from_preset(cls, name: str = DEFAULT_PRESET) -> VideoMAEPipeline:
+        if name not in PRESETS:
+            raise CheckpointError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+        return cls(*PRESETS[name])
+
+    @property
+    def classifier_config(self) -> VideoMAEConfig:
+        return self.classifier.config
+
+    @property
+    def reconstructor_config(self) -> VideoMAEConfig:
+        return self.reconstructor.config
+
+    def decode(self, path: str | Path, settings: Settings) -> Clip:
+        """Sample the frames both models need (their frame counts must agree) -> Clip with (T, H, W, 3) uint8."""
+        num_frames = self.reconstructor_config.num_frames
+        if self.classifier_config.num_frames != num_frames:
+            raise CheckpointError("the classifier and the reconstructor expect different frame counts")
+        clip = read_video(path, num_frames, start=settings.start, end=settings.end, stride=settings.stride)
+        if settings.reverse:
+            clip = Clip(frames=clip.frames[::-1].copy(), indices=clip.indices[::-1], times=clip.times[::-1],
+                        fps=clip.fps, duration=clip.duration, source_size=clip.source_size,
+                        notes=(*clip.notes, "frames are played in reverse"))
+        return clip
+
+    @torch.inference_mode()
+    def classify(self, pixel_values: torch.Tensor, top_k: int,
+                 with_attention: bool = False) -> tuple[list[tuple[str, float]], list]:
+        """(1, T, 3, H, W) float32 -> the top-k (label, probability) pairs, and the attention layers' captured
+        queries and keys from the same forward pass (empty unless ``with_attention``)."""
+        with capture(self.classifier.videomae, enabled=with_attention) as records:
+            probs = self.classifier(pixel_values).logits[0].float().softmax(dim=-1)  # (num_labels,)
+        scores, ids = probs.topk(min(top_k, probs.numel()))
+        return [(self.label(int(i)), float(s)) for s, i in zip(scores, ids)], records
+
+    def label(self, class_id: int) -> str:
+        return self.classifier_config.id2label.get(class_id, str(class_id))
+
+    def class_id(self, label: str) -> int:
+        """The classifier's id for a label name (ValueError for an unknown one)."""
+        for i, name in self.classifier_config.id2label.items():
+            if name == label:
+                return i
+        raise ValueError(f"{label!r} is not a label of {self.classifier_source}")
+
+    def relevance(self, analysis: Analysis, class_id: int) -> torch.Tensor:
+        """Class relevance maps (L, N) for one class, computed once per analysis and class."""
+        if class_id not in analysis.relevance:
+            analysis.relevance[class_id] = class_relevance(self.classifier, analysis.classifier_input, class_id)
+        return analysis.relevance[class_id]
+
+    @torch.inference_mode()
+    def reconstruct(self, pixel_values: torch.Tensor, settings: Settings) -> Reconstruction:
+        """(1, T, 3, H, W) float32 -> the masked autoencoder's reconstruction for the chosen mask."""
+        config = self.reconstructor_config
+        mask = make_mask(settings.masking, config.grid, settings.mask_ratio, settings.seed)  # (N,) bool
+        logits = self.reconstructor(pixel_values, bool_masked_pos=mask[None]).logits  # (1, N_mask, P)
+        proc = self.reconstructor_processor
+        return reconstruct(logits, pixel_values, mask, config, proc.image_mean, proc.image_std, settings.stats)
+
+    def analyze(self, path: str | Path, settings: Settings = Settings(), progress: Progress | None = None) -> Analysis:
+        """Run every stage on one clip; ``timings`` holds seconds per stage and the total."""
+        report = progress or (lambda fraction, desc: None)
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+
+        def lap(stage: str, t0: float) -> float:
+            now = time.perf_counter()
+            timings[stage] = round(now - t0, 4)
+            return now
+
+        report(0.0, "decoding the clip")
+        t = time.perf_counter()
+        clip = self.decode(path, settings)
+        t = lap("decode", t)
+        report(0.2, "preprocessing")
+        cls_input = self.classifier_processor(clip.frames)["pixel_values"]
+        rec_input = (cls_input if self.reconstructor_processor == self.classifier_processor
+                     else self.reconstructor_processor(clip.frames)["pixel_values"])
+        t = lap("preprocess", t)
+        report(0.3, "classifying")
+        labels, records = self.classify(cls_input, settings.top_k, settings.attention)
+        t = lap("classify", t)
+        report(0.5, "masking and reconstructing")
+        rec = self.reconstruct(rec_input, settings)
+        t = lap("reconstruct", t)
+        maps, timings["attention"] = None, 0.0
+        if settings.attention:
+            report(0.8, "computing attention maps")
+            maps = maps_from_capture(records)
+            lap("attention", t)
+        timings["total"] = round(time.perf_counter() - start, 4)
+        report(1.0, "done")
+        config = self.reconstructor_config
+        proc = self.classifier_processor
+        return Analysis(clip=clip, labels=labels, reconstruction=rec, frames=to_uint8(rec.original),
+                        predicted=to_uint8(rec.predicted),
+                        pixel_mask=tokens_to_pixels(rec.mask, config).numpy(), tokens=config.num_patches,
+                        visible_tokens=int((~rec.mask).sum()), classifier_input=cls_input,
+                        classifier_frames=to_uint8(proc.to_pixels(cls_input)[0]), attention=maps, timings=timings)

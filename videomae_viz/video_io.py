@@ -1,0 +1,659 @@
+"""Video files in and out: sample RGB frames from whatever FFmpeg reads, write browser-playable MP4.
+
+``read_video`` never decodes more than it needs. For each frame to sample it either decodes on from where it is, or
+seeks back to the keyframe before the target and decodes forward from there, whichever skips more work, so a few
+frames from a long video cost a few GOPs of decoding, not the whole file. Only the frames kept are converted to RGB,
+already downscaled by FFmpeg's scaler, so a 4K or 8K video never exists as a full-size RGB array. Every failure to
+read the input comes out as one ``VideoReadError`` with a short reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+import numpy as np
+from av.stream import Disposition
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+
+__all__ = ["Clip", "VideoReadError", "read_video", "sample_indices", "write_mp4"]
+
+logger = logging.getLogger(__name__)
+
+MAX_SOURCE_SIDE = 16384  # larger sides are rejected as absurd before anything is decoded
+MAX_SOURCE_PIXELS = 8192 * 8192  # 8K (7680x4320) fits with room to spare
+# Frames decoded forward towards one target before giving up and keeping the nearest one reached, as a pixel count:
+# 300 frames at 720p (about half a second of decoding here), fewer at larger sizes, between the two bounds.
+FORWARD_BUDGET_PIXELS = 300 * 1280 * 720
+MIN_FORWARD_BUDGET, MAX_FORWARD_BUDGET = 10, 300
+# Without a seek index, decode on rather than seek when the next target is at most this far ahead.
+DECODE_ON_SECONDS = 2.0
+MAX_BAD_PACKETS = 100  # packets the decoder may reject in one pass before the rest of the file counts as unreadable
+MAX_FPS = 1000.0  # frame rates above this are timestamp artefacts, not real rates
+DEFAULT_FPS = 25.0
+
+_IMAGE_NAMES = {
+    "png": "PNG",
+    "mjpeg": "JPEG",
+    "jpegls": "JPEG-LS",
+    "jpeg2000": "JPEG 2000",
+    "jpegxl": "JPEG XL",
+    "webp": "WebP",
+    "bmp": "BMP",
+    "tiff": "TIFF",
+    "qoi": "QOI",
+    "dds": "DDS",
+    "exr": "OpenEXR",
+    "psd": "Photoshop",
+    "svg": "SVG",
+}
+_MAGIC = (  # (offset, bytes, reason) for files FFmpeg refuses to open, checked in order
+    (0, b"\x89PNG", "not a video: it is a PNG image"),
+    (0, b"\xff\xd8\xff", "not a video: it is a JPEG image"),
+    (8, b"WEBP", "not a video: it is a WebP image"),
+    (0, b"%PDF", "not a video: it is a PDF document"),
+    (0, b"PK\x03\x04", "not a video: it is a ZIP archive"),
+    (4, b"ftyp", "the file is truncated or corrupt: it starts like an MP4/MOV video, but its index is missing"),
+    (0, b"\x1a\x45\xdf\xa3", "the file is truncated or corrupt: it starts like a Matroska/WebM video"),
+    (8, b"AVI ", "the file is truncated or corrupt: it starts like an AVI video"),
+    (0, b"GIF8", "the file is truncated or corrupt: it starts like a GIF"),
+)
+
+
+class VideoReadError(Exception):
+    """The one error type for any unreadable input; ``str(err)`` is a one-line reason for a person to read, e.g.
+    'the file is empty', 'not a video: it is a PNG image', 'no video stream (audio only)'."""
+
+
+@dataclass(frozen=True)
+class Clip:
+    """Frames sampled from a video, with where they came from."""
+
+    frames: np.ndarray  # (T, H, W, 3) uint8 RGB, rotation metadata already applied
+    indices: tuple[int, ...]  # source frame index of each returned frame (from its timestamp); len T
+    times: tuple[float, ...]  # presentation time of each returned frame, seconds from the start of the stream
+    fps: float  # average frame rate of the source stream
+    duration: float  # seconds of the source stream
+    source_size: tuple[int, int]  # (width, height) as displayed (after rotation), before any downscale
+    notes: tuple[str, ...]  # human-readable remarks, e.g. that frames were repeated
+
+
+def sample_indices(
+    num_source_frames: int, num_frames: int, *, start: int = 0, end: int | None = None, stride: int | None = None
+) -> list[int]:
+    """``num_frames`` source frame indices from the segment ``[start, end)`` (``end`` defaults to the clip end), in
+    time order.
+
+    Without ``stride``: the centre frame of each of ``num_frames`` equal parts of the segment, i.e.
+    ``start + floor((i + 0.5) * (end - start) / num_frames)``. With ``stride``: ``s, s + stride, s + 2 * stride, ...``
+    with the window centred in the segment (VideoMAE's 16x4 sampling is ``num_frames=16, stride=4``).
+
+    When the segment holds fewer frames than asked for (or, with ``stride``, fewer than ``num_frames`` frames
+    ``stride`` apart), the frames it has are repeated, each standing in for the requested positions nearest to it,
+    so the result keeps time order; the caller decides how to tell the user.
+    """
+    if num_source_frames < 1 or num_frames < 1:
+        raise ValueError(f"need at least one source frame and one frame to sample, got {num_source_frames}, {num_frames}")
+    end = num_source_frames if end is None else end
+    if not 0 <= start < end <= num_source_frames:
+        raise ValueError(f"segment [{start}, {end}) is not inside [0, {num_source_frames})")
+    length = end - start
+    if stride is None:
+        return [start + (2 * i + 1) * length // (2 * num_frames) for i in range(num_frames)]
+    if stride < 1:
+        raise ValueError(f"stride must be at least 1, got {stride}")
+    window = (num_frames - 1) * stride + 1
+    if window <= length:
+        first = start + (length - window) // 2
+        return [first + i * stride for i in range(num_frames)]
+    available = (length - 1) // stride + 1
+    first = start + (length - 1 - (available - 1) * stride) // 2
+    return [first + stride * ((2 * i + 1) * available // (2 * num_frames)) for i in range(num_frames)]
+
+
+def read_video(
+    path: str | os.PathLike,
+    num_frames: int = 16,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    stride: int | None = None,
+    max_side: int = 640,
+    timeout: float = 30.0,
+) -> Clip:
+    """Decode ``num_frames`` RGB frames sampled from the video at ``path`` (see ``sample_indices``), as a ``Clip``
+    with ``frames`` (T, H, W, 3) uint8.
+
+    ``start`` / ``end`` pick a segment in seconds from the start of the video, ``stride`` is in source frames.
+    Frames whose long side (as displayed) exceeds ``max_side`` are shrunk by FFmpeg's scaler, keeping the aspect
+    ratio, before they ever become RGB arrays. Rotation metadata and non-square pixels are applied.
+
+    Frame counts come from the container; where it has neither a frame count nor a duration (e.g. a raw stream or a
+    live-recorded WebM), the packets are counted first, which reads the file but decodes nothing. Formats that cannot
+    seek (GIF) are decoded from the start, which is what a short clip costs anyway.
+
+    A file that ends early (a truncated download, even one whose index promises more) gives the frames that can be
+    decoded: sampling is redone over the part that decodes, with a note. Raises ``VideoReadError`` for any input
+    that cannot be read, including one that takes longer than ``timeout`` seconds; ``ValueError`` for bad arguments.
+    """
+    if num_frames < 1 or max_side < 1 or timeout <= 0 or (stride is not None and stride < 1):
+        raise ValueError(f"bad arguments: num_frames={num_frames}, max_side={max_side}, timeout={timeout}, stride={stride}")
+    if (start is not None and start < 0) or (start is not None and end is not None and end <= start):
+        raise ValueError(f"bad segment: start={start}, end={end}")
+    path = Path(path)
+    deadline = time.monotonic() + timeout
+    try:
+        return _read_video(path, num_frames, start, end, stride, max_side, deadline, timeout)
+    except VideoReadError:
+        raise
+    except av.error.ExitError as err:
+        raise VideoReadError(_timeout_reason(timeout)) from err
+    except av.FFmpegError as err:
+        raise VideoReadError(f"FFmpeg could not read the video: {_strerror(err)}") from err
+    except MemoryError as err:
+        raise VideoReadError("the video is too large to decode in the memory available") from err
+    except OSError as err:
+        raise VideoReadError(f"the file could not be read: {(err.strerror or str(err)).lower()}") from err
+    except Exception as err:
+        logger.exception("unexpected error while reading %s", path)
+        raise VideoReadError(f"the video could not be decoded ({type(err).__name__})") from err
+
+
+def write_mp4(frames: np.ndarray, path: str | os.PathLike, fps: float = 8.0) -> Path:
+    """Write (T, H, W, 3) uint8 RGB frames as an H.264 yuv420p MP4 that browsers play: BT.709 colours, odd sizes
+    padded to even by repeating the last row / column, the index (moov atom) at the front. Returns the path."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or 0 in frames.shape:
+        raise ValueError(f"expected (T, H, W, 3) uint8 frames, got {frames.shape} {frames.dtype}")
+    if not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    height, width = frames.shape[1:3]
+    if height % 2 or width % 2:
+        frames = np.pad(frames, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+    path = Path(path)
+    rate = Fraction(fps).limit_denominator(1001)
+    codec = "libx264" if "libx264" in av.codecs_available else "h264"
+    options = {"crf": "18", "preset": "veryfast"} if codec == "libx264" else {}
+    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:
+        stream = container.add_stream(codec, rate=rate, options=options)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        context = stream.codec_context
+        context.colorspace = context.color_primaries = context.color_trc = 1  # AVCOL_*_BT709
+        context.color_range = 1  # AVCOL_RANGE_MPEG (limited)
+        for i, rgb in enumerate(frames):
+            frame = VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            frame = frame.reformat(format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
+            frame.pts, frame.time_base = i, 1 / rate
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    logger.debug("wrote %d frames of %dx%d to %s", len(frames), frames.shape[2], frames.shape[1], path)
+    return path
+
+
+@dataclass(frozen=True)
+class _StreamInfo:
+    fps: float
+    start: float  # presentation time of the first frame, seconds
+    duration: float
+    num_frames: int
+    sample_aspect_ratio: Fraction  # width of a pixel over its height, 1 for square pixels
+
+
+@dataclass
+class _Timed:
+    time: float  # seconds from the start of the stream
+    frame: VideoFrame
+
+
+@dataclass
+class _Picked:
+    target: int
+    index: int
+    time: float
+    rgb: np.ndarray
+
+
+@dataclass
+class _Pass:
+    picked: list[_Picked]
+    rotation: int
+    source_size: tuple[int, int]
+    approximate: int  # targets left at the nearest frame reached within the forward-decoding budget
+    last_index: int  # highest frame index decoded, -1 for none
+    short: bool  # some targets lay beyond the last frame that could be decoded
+
+
+def _read_video(
+    path: Path,
+    num_frames: int,
+    start: float | None,
+    end: float | None,
+    stride: int | None,
+    max_side: int,
+    deadline: float,
+    timeout: float,
+) -> Clip:
+    _check_file(path)
+    with _open(path, deadline, timeout) as container:
+        stream = _video_stream(container)
+        info = _stream_info(path, container, stream, deadline, timeout)
+        first, stop = _segment(info, start, end)
+        targets = sample_indices(info.num_frames, num_frames, start=first, end=stop, stride=stride)
+        result = _Sampler(container, stream, info, max_side, deadline, timeout).run(targets)
+    notes = []
+    if result.short and result.last_index >= first:
+        decoded_until = result.last_index + 1
+        if decoded_until < stop:
+            logger.info("%s decodes only up to frame %d of %d; sampling again", path, decoded_until, info.num_frames)
+            notes.append(
+                f"the file seems truncated: frames decode only up to {decoded_until / info.fps:.2f} s of "
+                f"{info.duration:.2f} s, so frames were sampled from that part"
+            )
+            stop = decoded_until
+            targets = sample_indices(info.num_frames, num_frames, start=first, end=stop, stride=stride)
+            with _open(path, deadline, timeout) as container:
+                stream = _video_stream(container)
+                result = _Sampler(container, stream, info, max_side, deadline, timeout).run(targets)
+    if not result.picked:
+        raise VideoReadError("the file is truncated or corrupt: no frame could be decoded")
+    notes.extend(_notes(result, targets, info, first, stop, num_frames, stride))
+    by_target = {p.target: p for p in result.picked}
+    chosen = [by_target.get(t) or _nearest(result.picked, t) for t in targets]
+    frames = np.stack([p.rgb for p in chosen])
+    quarter_turns = round(result.rotation / 90) % 4
+    if quarter_turns:
+        frames = np.ascontiguousarray(np.rot90(frames, quarter_turns, axes=(1, 2)))
+    return Clip(
+        frames=frames,
+        indices=tuple(p.index for p in chosen),
+        times=tuple(p.time for p in chosen),
+        fps=info.fps,
+        duration=info.duration,
+        source_size=result.source_size,
+        notes=tuple(notes),
+    )
+
+
+def _notes(
+    result: _Pass, targets: list[int], info: _StreamInfo, first: int, stop: int, num_frames: int, stride: int | None
+) -> list[str]:
+    notes = []
+    unique = len(set(targets))
+    if unique < num_frames:
+        whole = first == 0 and stop == info.num_frames
+        what = f"the {'clip' if whole else 'segment'} has {stop - first} frame{'s' if stop - first != 1 else ''}"
+        if stride is not None and stop - first >= num_frames:
+            what += f", too few for {num_frames} frames {stride} apart"
+        notes.append(f"{what}; frames were repeated to make {num_frames}")
+    if result.approximate:
+        worst = max(abs(p.time - (p.target / info.fps)) for p in result.picked)
+        notes.append(
+            f"{result.approximate} of {unique} frames are up to {worst:.2f} s from the requested times: "
+            "keyframes are far apart in this video"
+        )
+    if result.rotation:
+        notes.append(f"rotation metadata applied: the video is turned {result.rotation}° counter-clockwise for display")
+    return notes
+
+
+def _nearest(picked: list[_Picked], target: int) -> _Picked:
+    return min(picked, key=lambda p: (abs(p.target - target), p.target))
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise VideoReadError("the file does not exist")
+    if path.is_dir():
+        raise VideoReadError("it is a folder, not a video file")
+    if path.stat().st_size == 0:
+        raise VideoReadError("the file is empty")
+
+
+def _open(path: Path, deadline: float, timeout: float) -> av.container.InputContainer:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise VideoReadError(_timeout_reason(timeout))
+    try:
+        container = av.open(str(path), timeout=remaining, metadata_errors="ignore")
+    except av.error.ExitError as err:
+        raise VideoReadError(_timeout_reason(timeout)) from err
+    except (av.FFmpegError, OSError) as err:
+        raise VideoReadError(_open_failure(path, err)) from err
+    logger.debug("opened %s as %s", path, container.format.name)
+    return container
+
+
+def _open_failure(path: Path, err: Exception) -> str:
+    with open(path, "rb") as file:
+        head = file.read(4096)
+    for offset, magic, reason in _MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return reason
+    if b"\0" not in head:
+        try:
+            head.decode("utf-8")
+            return "not a video: it is a text file"
+        except UnicodeDecodeError as decode_err:
+            if decode_err.start >= len(head) - 3:  # a character cut by the 4 KiB read
+                return "not a video: it is a text file"
+    if isinstance(err, av.error.InvalidDataError):
+        return "not a video: the file format was not recognised"
+    return f"the file could not be opened: {_strerror(err)}"
+
+
+def _video_stream(container: av.container.InputContainer) -> VideoStream:
+    """The video stream to decode; rejects still images, audio and undecodable codecs."""
+    streams = container.streams
+    formats = container.format.name.split(",")
+    if any(name.endswith("_pipe") or name == "image2" for name in formats):
+        codec = streams.video[0].codec_context.name if streams.video and streams.video[0].codec_context else ""
+        raise VideoReadError(f"not a video: it is a {_IMAGE_NAMES.get(codec, codec.upper() or 'still')} image")
+    videos = [s for s in streams.video if not s.disposition & Disposition.attached_pic]
+    if not videos:
+        if streams.video:
+            raise VideoReadError("no video stream (audio with a cover picture)" if streams.audio else "no video stream")
+        raise VideoReadError("no video stream (audio only)" if streams.audio else "no video stream")
+    stream = max(videos, key=lambda s: (bool(s.disposition & Disposition.default), _area(s)))
+    if stream.codec_context is None:
+        raise VideoReadError("unsupported codec: FFmpeg has no decoder for this video stream")
+    for other in streams:
+        if other is not stream:
+            other.discard = av.stream.Discard.all
+    stream.thread_type = "AUTO"
+    return stream
+
+
+def _area(stream: VideoStream) -> int:
+    return stream.codec_context.width * stream.codec_context.height if stream.codec_context else 0
+
+
+def _stream_info(
+    path: Path, container: av.container.InputContainer, stream: VideoStream, deadline: float, timeout: float
+) -> _StreamInfo:
+    context = stream.codec_context
+    _check_size(context.width, context.height)
+    time_base = stream.time_base
+    start = float(stream.start_time * time_base) if stream.start_time is not None and time_base else 0.0
+    duration = None
+    if stream.duration and time_base:
+        duration = float(stream.duration * time_base)
+    elif container.duration:
+        duration = container.duration / av.time_base
+    num_frames = stream.frames if stream.frames > 0 else 0
+    fps = _frame_rate(stream, num_frames, duration)
+    if not num_frames and duration:
+        num_frames = max(1, round(duration * fps))
+    if not num_frames:
+        num_frames, duration = _count_packets(path, stream.index, deadline, timeout)
+        fps = _frame_rate(stream, num_frames, duration)
+    if not duration:
+        duration = num_frames / fps
+    sar = stream.sample_aspect_ratio or context.sample_aspect_ratio
+    sar = sar if sar and 0.1 <= sar <= 10 else Fraction(1)
+    logger.debug("%s: %d frames, %.3f s, %.3f fps, starts at %.3f s", path, num_frames, duration, fps, start)
+    return _StreamInfo(fps, start, duration, num_frames, sar)
+
+
+def _frame_rate(stream: VideoStream, num_frames: int, duration: float | None) -> float:
+    candidates = [stream.average_rate]
+    if num_frames and duration:
+        candidates.append(num_frames / duration)
+    candidates += [stream.guessed_rate, stream.base_rate]
+    for rate in candidates:
+        if rate and 0 < rate <= MAX_FPS:
+            return float(rate)
+    return DEFAULT_FPS
+
+
+def _count_packets(path: Path, index: int, deadline: float, timeout: float) -> tuple[int, float | None]:
+    """Count the packets of stream ``index`` without decoding: (frames, duration in seconds or None)."""
+    count, first, last = 0, None, None
+    with _open(path, deadline, timeout) as container:
+        stream = container.streams[index]
+        for other in container.streams:
+            if other is not stream:
+                other.discard = av.stream.Discard.all
+        try:
+            for packet in container.demux(stream):
+                _check_deadline(deadline, timeout)
+                if not packet.size:
+                    continue
+                count += 1
+                if packet.pts is not None and packet.time_base:
+                    begin = float(packet.pts * packet.time_base)
+                    finish = begin + float((packet.duration or 0) * packet.time_base)
+                    first = begin if first is None else min(first, begin)
+                    last = finish if last is None else max(last, finish)
+        except av.error.ExitError:
+            raise
+        except av.FFmpegError as err:
+            logger.debug("packet count of %s stopped early: %s", path, err)
+    if not count:
+        raise VideoReadError("the file is truncated or corrupt: it holds no video data")
+    duration = last - first if first is not None and last is not None and last > first else None
+    return count, duration
+
+
+def _segment(info: _StreamInfo, start: float | None, end: float | None) -> tuple[int, int]:
+    """[first, stop) frame indices of the segment given in seconds; at least one frame."""
+    first = 0 if start is None else math.ceil(start * info.fps - 1e-6)
+    if first >= info.num_frames:
+        raise VideoReadError(f"the segment starts at {start:g} s, after the end of the video ({info.duration:.2f} s)")
+    stop = info.num_frames if end is None else min(info.num_frames, math.ceil(end * info.fps - 1e-6))
+    return first, max(stop, first + 1)
+
+
+def _check_size(width: int, height: int) -> None:
+    if width > MAX_SOURCE_SIDE or height > MAX_SOURCE_SIDE or width * height > MAX_SOURCE_PIXELS:
+        raise VideoReadError(
+            f"absurd dimensions: {width}x{height} (at most {MAX_SOURCE_SIDE} pixels a side and "
+            f"{MAX_SOURCE_PIXELS // 1_000_000} megapixels are accepted)"
+        )
+
+
+class _Sampler:
+    """Walks one stream forward, seeking when that skips decoding, keeping the frame nearest each target time.
+
+    The forward-decoding budget bounds the work per target: a target further than that from the keyframe before it
+    gets the frame reached when the budget runs out (an honest, approximate pick). Where seeking does not work (it
+    lands at the start, as in GIF), everything is decoded in order without a budget, bounded by the timeout.
+    """
+
+    def __init__(
+        self,
+        container: av.container.InputContainer,
+        stream: VideoStream,
+        info: _StreamInfo,
+        max_side: int,
+        deadline: float,
+        timeout: float,
+    ) -> None:
+        self.container, self.stream, self.info = container, stream, info
+        self.max_side, self.deadline, self.timeout = max_side, deadline, timeout
+        self.half_frame = 0.5 / info.fps
+        area = max(1, stream.codec_context.width * stream.codec_context.height)
+        self.budget: int | None = min(MAX_FORWARD_BUDGET, max(MIN_FORWARD_BUDGET, FORWARD_BUDGET_PIXELS // area))
+        self.index = stream.index_entries
+        self.packets = container.demux(stream)
+        self.pending: list[VideoFrame] = []
+        self.previous: _Timed | None = None
+        self.current: _Timed | None = None
+        self.at_end = False
+        self.bad_packets = 0
+        self.last_index = -1
+        self.out_size: tuple[int, int] | None = None
+        self.rotation = 0
+        self.source_size = (0, 0)
+        self.approximate = 0
+        self.short = False
+
+    def run(self, targets: list[int]) -> _Pass:
+        picked: list[_Picked] = []
+        for target in sorted(set(targets)):
+            timed = self._frame_for(target / self.info.fps)
+            if timed is None:
+                continue
+            if picked and picked[-1].time == timed.time:
+                rgb = picked[-1].rgb
+            else:
+                rgb = self._to_rgb(timed.frame)
+            picked.append(_Picked(target, self._index_of(timed.time), timed.time, rgb))
+        return _Pass(picked, self.rotation, self.source_size, self.approximate, self.last_index, self.short)
+
+    def _frame_for(self, when: float) -> _Timed | None:
+        """The decoded frame nearest ``when`` (seconds from the stream start), None if none could be decoded; counts
+        the targets left at an approximate frame (budget spent) or beyond the end of the decodable data."""
+        if not self._reached(when) and not self.at_end:
+            if self._should_seek(when):
+                self._seek_before(when)
+            decoded = 0
+            while not self._reached(when):
+                if self.budget is not None and decoded >= self.budget:
+                    logger.debug("forward budget of %d frames spent short of %.3f s", self.budget, when)
+                    self.approximate += 1
+                    return self.current
+                timed = self._next()
+                if timed is None:
+                    break
+                self.previous, self.current = self.current, timed
+                decoded += 1
+        if self._reached(when):
+            return self._nearer(when)
+        if self.current is None or when - self.current.time > 3 * self.half_frame:
+            self.short = True
+        return self.current
+
+    def _reached(self, when: float) -> bool:
+        return self.current is not None and self.current.time >= when - self.half_frame
+
+    def _nearer(self, when: float) -> _Timed:
+        assert self.current is not None
+        if self.previous is not None and when - self.previous.time <= self.current.time - when:
+            return self.previous
+        return self.current
+
+    def _should_seek(self, when: float) -> bool:
+        if self.budget is None:
+            return False
+        here = self.current.time if self.current else 0.0
+        keyframe = self._keyframe_before(when)
+        if keyframe is not None:
+            return keyframe > here + self.half_frame
+        return when - here > DECODE_ON_SECONDS
+
+    def _keyframe_before(self, when: float) -> float | None:
+        """Time of the last keyframe at or before ``when`` by the container's index, if it has one."""
+        if not len(self.index):
+            return None
+        time_base = self.stream.time_base
+        position = self.index.search_timestamp(int((when + self.info.start) / time_base), backward=True)
+        if position < 0:
+            return None
+        return float(self.index[position].timestamp * time_base) - self.info.start
+
+    def _seek_before(self, when: float) -> None:
+        """Seek to the keyframe before ``when``; leaves the first frame after it in ``current``."""
+        for back in (0.0, 1.0, 4.0, 16.0, math.inf):
+            target = max(when - back, 0.0)
+            try:
+                self._seek(target)
+            except av.error.ExitError:
+                raise
+            except av.FFmpegError as err:
+                logger.debug("seek to %.3f s failed (%s); decoding on without seeking", target, err)
+                self.budget = None
+                return
+            first = self._next()
+            self.current = first
+            if first is None or first.time <= when + self.half_frame or target == 0.0:
+                break
+            logger.debug("seek to %.3f s landed at %.3f s; seeking further back", target, first.time)
+        landed_at_start = self.current is not None and self.current.time < self.half_frame
+        if landed_at_start and self.budget is not None and when * self.info.fps > self.budget:
+            logger.debug("seeking to %.3f s landed at the start: this stream cannot seek", when)
+            self.budget = None
+
+    def _seek(self, when: float) -> None:
+        time_base = self.stream.time_base
+        self.container.seek(int(math.floor((when + self.info.start) / time_base)), stream=self.stream, backward=True)
+        self.packets = self.container.demux(self.stream)
+        self.pending.clear()
+        self.previous = self.current = None
+        self.at_end = False
+        self.bad_packets = 0
+
+    def _next(self) -> _Timed | None:
+        """The next decoded frame, or None at the end of what can be decoded."""
+        while not self.pending:
+            if self.at_end:
+                return None
+            _check_deadline(self.deadline, self.timeout)
+            try:
+                packet = next(self.packets, None)
+            except av.error.ExitError:
+                raise
+            except av.FFmpegError as err:
+                logger.debug("demuxing stopped: %s", err)
+                packet = None
+            if packet is None:
+                self.at_end = True
+                return None
+            try:
+                self.pending.extend(packet.decode())
+            except av.error.ExitError:
+                raise
+            except av.FFmpegError as err:
+                self.bad_packets += 1
+                logger.debug("the decoder rejected a packet: %s", err)
+                if self.bad_packets > MAX_BAD_PACKETS:
+                    self.at_end = True
+        frame = self.pending.pop(0)
+        if frame.time is not None:
+            when = float(frame.time) - self.info.start
+        elif self.current is not None:
+            when = self.current.time + 1 / self.info.fps
+        else:
+            when = 0.0
+        self.last_index = max(self.last_index, self._index_of(when))
+        return _Timed(when, frame)
+
+    def _index_of(self, when: float) -> int:
+        return max(0, round(when * self.info.fps))
+
+    def _to_rgb(self, frame: VideoFrame) -> np.ndarray:
+        """(H, W, 3) uint8 RGB at the output size, set by the first frame converted; rotation is applied later."""
+        if self.out_size is None:
+            _check_size(frame.width, frame.height)
+            width = max(1, round(frame.width * self.info.sample_aspect_ratio))
+            height = frame.height
+            scale = min(1.0, self.max_side / max(width, height))
+            self.out_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            self.rotation = frame.rotation
+            self.source_size = (height, width) if round(self.rotation / 90) % 2 else (width, height)
+        width, height = self.out_size
+        shrink = width * height < frame.width * frame.height
+        return frame.to_ndarray(
+            format="rgb24", width=width, height=height, interpolation="AREA" if shrink else "BICUBIC"
+        )
+
+
+def _check_deadline(deadline: float, timeout: float) -> None:
+    if time.monotonic() > deadline:
+        raise VideoReadError(_timeout_reason(timeout))
+
+
+def _timeout_reason(timeout: float) -> str:
+    return f"reading the video took longer than the {timeout:g} s limit"
+
+
+def _strerror(err: Exception) -> str:
+    text = getattr(err, "strerror", None) or str(err) or type(err).__name__
+    return text[:1].lower() + text[1:]
