@@ -84,6 +84,14 @@ class VideoMAEConfig:
         """P = u * p * p * C values per token in the pixel target."""
         return self.tubelet_size * self.patch_size * self.patch_size * self.num_channels
 
+    def encoder_flops(self, tokens: int | None = None) -> int:
+        """Floating-point operations (2 per multiply-add) of one clip's encoder pass over ``tokens`` tokens
+        (all of them by default): patch embedding, q/k/v/output projections, attention scores and mixing, MLP."""
+        n = self.num_patches if tokens is None else tokens
+        D, M = self.hidden_size, self.intermediate_size
+        per_layer = 2 * n * (4 * D * D + 2 * D * M) + 2 * 2 * n * n * D
+        return 2 * n * D * self.patch_dim + self.num_hidden_layers * per_layer
+
     @property
     def num_labels(self) -> int:
         return len(self.id2label)

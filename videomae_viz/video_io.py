@@ -31,11 +31,14 @@ logger = logging.getLogger(__name__)
 MAX_SOURCE_SIDE = 16384  # larger sides are rejected as absurd before anything is decoded
 MAX_SOURCE_PIXELS = 8192 * 8192  # 8K (7680x4320) fits with room to spare
 # Frames decoded forward towards one target before giving up and keeping the nearest one reached, as a pixel count:
-# 300 frames at 720p (about half a second of decoding here), fewer at larger sizes, between the two bounds.
+# 300 frames at 720p (about half a second of decoding here), more for smaller frames and fewer for larger ones,
+# within the two bounds.
 FORWARD_BUDGET_PIXELS = 300 * 1280 * 720
-MIN_FORWARD_BUDGET, MAX_FORWARD_BUDGET = 10, 300
+MIN_FORWARD_BUDGET, MAX_FORWARD_BUDGET = 10, 1000
 # Without a seek index, decode on rather than seek when the next target is at most this far ahead.
 DECODE_ON_SECONDS = 2.0
+# Non-reference frames more than this many frames before a target are not decoded at all: nothing is kept from them.
+SKIP_MARGIN_FRAMES = 8
 MAX_BAD_PACKETS = 100  # packets the decoder may reject in one pass before the rest of the file counts as unreadable
 MAX_FPS = 1000.0  # frame rates above this are timestamp artefacts, not real rates
 DEFAULT_FPS = 25.0
@@ -101,7 +104,7 @@ def sample_indices(
     so the result keeps time order; the caller decides how to tell the user.
     """
     if num_source_frames < 1 or num_frames < 1:
-        raise ValueError(f"need at least one source frame and one frame to sample, got {num_source_frames}, {num_frames}")
+        raise ValueError(f"need a source frame and a frame to sample, got {num_source_frames} and {num_frames}")
     end = num_source_frames if end is None else end
     if not 0 <= start < end <= num_source_frames:
         raise ValueError(f"segment [{start}, {end}) is not inside [0, {num_source_frames})")
@@ -140,14 +143,17 @@ def read_video(
     live-recorded WebM), the packets are counted first, which reads the file but decodes nothing. Formats that cannot
     seek (GIF) are decoded from the start, which is what a short clip costs anyway.
 
+    ``indices`` are frame timestamps times the average frame rate, rounded (exact for constant-frame-rate video), so
+    they say honestly which frames came back, also where a frame could only be approximated (see ``_Sampler``).
+
     A file that ends early (a truncated download, even one whose index promises more) gives the frames that can be
     decoded: sampling is redone over the part that decodes, with a note. Raises ``VideoReadError`` for any input
     that cannot be read, including one that takes longer than ``timeout`` seconds; ``ValueError`` for bad arguments.
     """
     if num_frames < 1 or max_side < 1 or timeout <= 0 or (stride is not None and stride < 1):
-        raise ValueError(f"bad arguments: num_frames={num_frames}, max_side={max_side}, timeout={timeout}, stride={stride}")
-    if (start is not None and start < 0) or (start is not None and end is not None and end <= start):
-        raise ValueError(f"bad segment: start={start}, end={end}")
+        raise ValueError(f"bad arguments: {num_frames=}, {max_side=}, {timeout=}, {stride=}")
+    if (start is not None and start < 0) or (end is not None and end <= (start or 0.0)):
+        raise ValueError(f"bad segment: {start=}, {end=}")
     path = Path(path)
     deadline = time.monotonic() + timeout
     try:
@@ -224,7 +230,7 @@ class _Picked:
 @dataclass
 class _Pass:
     picked: list[_Picked]
-    rotation: int
+    quarter_turns: int  # counter-clockwise quarter turns the display-matrix rotation asks for, 0 to 3
     source_size: tuple[int, int]
     approximate: int  # targets left at the nearest frame reached within the forward-decoding budget
     last_index: int  # highest frame index decoded, -1 for none
@@ -253,10 +259,11 @@ def _read_video(
         decoded_until = result.last_index + 1
         if decoded_until < stop:
             logger.info("%s decodes only up to frame %d of %d; sampling again", path, decoded_until, info.num_frames)
-            notes.append(
-                f"the file seems truncated: frames decode only up to {decoded_until / info.fps:.2f} s of "
-                f"{info.duration:.2f} s, so frames were sampled from that part"
-            )
+            if stop - decoded_until > max(info.fps, 0.05 * (stop - first)):  # not just a duration rounded up
+                notes.append(
+                    f"the file seems truncated: frames decode only up to {decoded_until / info.fps:.2f} s of "
+                    f"{info.duration:.2f} s, so frames were sampled from that part"
+                )
             stop = decoded_until
             targets = sample_indices(info.num_frames, num_frames, start=first, end=stop, stride=stride)
             with _open(path, deadline, timeout) as container:
@@ -268,9 +275,8 @@ def _read_video(
     by_target = {p.target: p for p in result.picked}
     chosen = [by_target.get(t) or _nearest(result.picked, t) for t in targets]
     frames = np.stack([p.rgb for p in chosen])
-    quarter_turns = round(result.rotation / 90) % 4
-    if quarter_turns:
-        frames = np.ascontiguousarray(np.rot90(frames, quarter_turns, axes=(1, 2)))
+    if result.quarter_turns:
+        frames = np.ascontiguousarray(np.rot90(frames, result.quarter_turns, axes=(1, 2)))
     return Clip(
         frames=frames,
         indices=tuple(p.index for p in chosen),
@@ -299,8 +305,9 @@ def _notes(
             f"{result.approximate} of {unique} frames are up to {worst:.2f} s from the requested times: "
             "keyframes are far apart in this video"
         )
-    if result.rotation:
-        notes.append(f"rotation metadata applied: the video is turned {result.rotation}° counter-clockwise for display")
+    turn = ("", "90° counter-clockwise", "180°", "90° clockwise")[result.quarter_turns]
+    if turn:
+        notes.append(f"rotation metadata applied: the video is turned {turn} for display")
     return notes
 
 
@@ -382,11 +389,12 @@ def _stream_info(
     _check_size(context.width, context.height)
     time_base = stream.time_base
     start = float(stream.start_time * time_base) if stream.start_time is not None and time_base else 0.0
-    duration = None
     if stream.duration and time_base:
         duration = float(stream.duration * time_base)
-    elif container.duration:
-        duration = container.duration / av.time_base
+    else:  # Matroska's per-track tag, else the container's (of all streams: audio may outlast the video a little)
+        duration = _tag_seconds(stream.metadata.get("DURATION", ""))
+        if duration is None and container.duration:
+            duration = container.duration / av.time_base
     num_frames = stream.frames if stream.frames > 0 else 0
     fps = _frame_rate(stream, num_frames, duration)
     if not num_frames and duration:
@@ -400,6 +408,16 @@ def _stream_info(
     sar = sar if sar and 0.1 <= sar <= 10 else Fraction(1)
     logger.debug("%s: %d frames, %.3f s, %.3f fps, starts at %.3f s", path, num_frames, duration, fps, start)
     return _StreamInfo(fps, start, duration, num_frames, sar)
+
+
+def _tag_seconds(text: str) -> float | None:
+    """Seconds in an "HH:MM:SS.fraction" tag, None if it is not one."""
+    try:
+        hours, minutes, seconds = text.split(":")
+        total = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return None
+    return total if total > 0 else None
 
 
 def _frame_rate(stream: VideoStream, num_frames: int, duration: float | None) -> float:
@@ -490,10 +508,12 @@ class _Sampler:
         self.bad_packets = 0
         self.last_index = -1
         self.out_size: tuple[int, int] | None = None
-        self.rotation = 0
+        self.quarter_turns = 0
         self.source_size = (0, 0)
         self.approximate = 0
         self.short = False
+        self.skip_until: float | None = None
+        self.skipping = False
 
     def run(self, targets: list[int]) -> _Pass:
         picked: list[_Picked] = []
@@ -506,12 +526,13 @@ class _Sampler:
             else:
                 rgb = self._to_rgb(timed.frame)
             picked.append(_Picked(target, self._index_of(timed.time), timed.time, rgb))
-        return _Pass(picked, self.rotation, self.source_size, self.approximate, self.last_index, self.short)
+        return _Pass(picked, self.quarter_turns, self.source_size, self.approximate, self.last_index, self.short)
 
     def _frame_for(self, when: float) -> _Timed | None:
         """The decoded frame nearest ``when`` (seconds from the stream start), None if none could be decoded; counts
         the targets left at an approximate frame (budget spent) or beyond the end of the decodable data."""
         if not self._reached(when) and not self.at_end:
+            self.skip_until = when - SKIP_MARGIN_FRAMES / self.info.fps
             if self._should_seek(when):
                 self._seek_before(when)
             decoded = 0
@@ -606,6 +627,11 @@ class _Sampler:
             if packet is None:
                 self.at_end = True
                 return None
+            skip = self.skip_until is not None and packet.pts is not None and packet.time_base is not None
+            skip = skip and float(packet.pts * packet.time_base) - self.info.start < self.skip_until
+            if skip != self.skipping:
+                self.stream.codec_context.skip_frame = "NONREF" if skip else "DEFAULT"
+                self.skipping = skip
             try:
                 self.pending.extend(packet.decode())
             except av.error.ExitError:
@@ -636,8 +662,8 @@ class _Sampler:
             height = frame.height
             scale = min(1.0, self.max_side / max(width, height))
             self.out_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            self.rotation = frame.rotation
-            self.source_size = (height, width) if round(self.rotation / 90) % 2 else (width, height)
+            self.quarter_turns = round(frame.rotation / 90) % 4
+            self.source_size = (height, width) if self.quarter_turns % 2 else (width, height)
         width, height = self.out_size
         shrink = width * height < frame.width * frame.height
         return frame.to_ndarray(
