@@ -21,7 +21,8 @@ def export_files(pipeline: VideoMAEPipeline, analysis: Analysis, directory: str 
     directory.mkdir(parents=True, exist_ok=True)
     views = panels(analysis.frames, analysis.predicted, analysis.pixel_mask)
     factor = max(1, DISPLAY_SIDE // analysis.frames.shape[1])
-    written = {name: str(save_png(grid(upscale(video, factor)), directory / f"{name}.png"))
+    files = {"original": "original", "masked": "masked", "prediction": "prediction", "+ visible": "reconstruction"}
+    written = {files[name]: str(save_png(grid(upscale(video, factor)), directory / f"{files[name]}.png"))
                for name, video in views.items()}
     ratio = 1 - analysis.visible_tokens / analysis.tokens
     titles = ["original", f"masked {ratio:.0%}", "prediction", "+ visible"]

@@ -6,6 +6,7 @@ renders in worker threads). Frames are uint8 (T, H, W, 3); pixel masks are bool 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +87,7 @@ def panels(frames: np.ndarray, predicted: np.ndarray, pixel_mask: np.ndarray) ->
         "original": frames,
         "masked": masked_view(frames, pixel_mask),
         "prediction": prediction_view(predicted, pixel_mask),
-        "reconstruction": predicted,
+        "+ visible": predicted,
     }
 
 
@@ -95,13 +96,14 @@ def heatmap_figure(frames: np.ndarray, heat: np.ndarray, tubelet: int, title: st
     """Token values over the frames: one panel per tubelet time slice (its first frame under the map, nearest
     upsampling, alpha 0.55), a colour bar, and the share of the map's mass per time slice underneath.
 
-    frames (T, H, W, 3) uint8; heat (t, h, w) float, non-negative; marker (t, row, col) outlines one token.
+    frames (T, H, W, 3) uint8; heat (t, h, w) float; marker (t, row, col) outlines one token.
     """
     t = heat.shape[0]
     H, W = frames.shape[1:3]
     fig = Figure(figsize=(max(6.0, 1.45 * t + 1.2), 3.5), dpi=110, layout="constrained")
     rows = fig.add_gridspec(2, t, height_ratios=(3.2, 1.0))
-    norm = Normalize(vmin=0.0, vmax=max(float(heat.max()), 1e-12))
+    low, high = float(heat.min()), float(heat.max())
+    norm = Normalize(vmin=low, vmax=max(high, low + 1e-12))  # the colour bar states the range
     panels_axes = []
     for i in range(t):
         ax = fig.add_subplot(rows[0, i])
@@ -132,3 +134,86 @@ def figure_to_array(fig: Figure) -> np.ndarray:
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def lab_grid(views: dict[str, np.ndarray], columns: int = 8, gap: int = 3) -> np.ndarray:
+    """The masking lab as one image: for each run of ``columns`` frames, one row per view (labelled on the left),
+    frames left to right. views: name -> (T, H, W, 3) uint8, all the same shape -> (H', W', 3) uint8."""
+    names = list(views)
+    T, H, W, _ = views[names[0]].shape
+    label_width = max(120, W * 3 // 4)
+    font = _font(max(11, H // 9))
+    blocks = []
+    for first in range(0, T, columns):
+        rows = []
+        for name in names:
+            label = Image.new("RGB", (label_width, H), "white")
+            ImageDraw.Draw(label).text((label_width - 6, H // 2), name, fill="black", font=font, anchor="rm")
+            frames = views[name][first:first + columns]
+            strip = grid(frames, columns=columns, gap=gap)
+            pad = np.full((H, columns * W + (columns - 1) * gap - strip.shape[1], 3), 255, dtype=np.uint8)
+            rows.append(np.concatenate([np.asarray(label), strip, pad], axis=1))
+        blocks.append(np.concatenate(_interleave(rows, gap), axis=0))
+    return np.concatenate(_interleave(blocks, 4 * gap), axis=0)
+
+
+def _interleave(images: list[np.ndarray], gap: int, axis: int = 0) -> list[np.ndarray]:
+    """Images of equal width (axis 0) or height (axis 1) with white bars ``gap`` pixels thick between them."""
+    out: list[np.ndarray] = []
+    for i, image in enumerate(images):
+        if i:
+            shape = (gap, image.shape[1], 3) if axis == 0 else (image.shape[0], gap, 3)
+            out.append(np.full(shape, 255, dtype=np.uint8))
+        out.append(image)
+    return out
+
+
+@dataclass(frozen=True)
+class Strip:
+    """One frame per tubelet time slice, side by side, upscaled, with the patch grid drawn: the picture a person
+    clicks to choose a query patch. Pixel (x, y) of the image maps back to a token (t, row, col)."""
+
+    slices: int  # t
+    side: int  # frame side in model pixels
+    patch: int
+    factor: int  # display upscaling
+    gap: int = 6
+
+    def image(self, frames: np.ndarray, tubelet: int, marker: tuple[int, int, int] | None = None) -> np.ndarray:
+        """frames (T, H, W, 3) uint8 -> (side*factor, slices*(side*factor + gap) - gap, 3) uint8."""
+        panels_list = []
+        cell = self.patch * self.factor
+        for i in range(self.slices):
+            panel = upscale(frames[i * tubelet], self.factor).copy()
+            panel[::cell] = panel[::cell] // 2 + 64  # faint grid lines on patch borders
+            panel[:, ::cell] = panel[:, ::cell] // 2 + 64
+            if marker is not None and marker[0] == i:
+                y, x = marker[1] * cell, marker[2] * cell
+                panel[y:y + cell, x:x + 2] = panel[y:y + cell, x + cell - 2:x + cell] = (0, 255, 255)
+                panel[y:y + 2, x:x + cell] = panel[y + cell - 2:y + cell, x:x + cell] = (0, 255, 255)
+            panels_list.append(panel)
+        return np.concatenate(_interleave(panels_list, self.gap, axis=1), axis=1)
+
+    def token_at(self, x: int, y: int) -> tuple[int, int, int] | None:
+        """Image pixel (x, y) -> (t, row, col), or None on a gap or outside."""
+        panel = self.side * self.factor
+        t, offset = divmod(int(x), panel + self.gap)
+        if not (0 <= t < self.slices and offset < panel and 0 <= y < panel):
+            return None
+        cell = self.patch * self.factor
+        return t, int(y) // cell, offset // cell
+
+
+def sweep_figure(ratios: list[float], psnr: list[float], baseline: list[float], chosen: float) -> Figure:
+    """Masked-patch PSNR of the model and of the mean-colour baseline against the masking ratio."""
+    fig = Figure(figsize=(6.0, 3.2), dpi=110, layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(ratios, psnr, "o-", color="#d1495b", label="VideoMAE reconstruction")
+    ax.plot(ratios, baseline, "s--", color="#555555", label="baseline: mean colour of visible patches")
+    ax.axvline(0.9, color="#00798c", linewidth=1, linestyle=":", label="0.9, the paper's ratio")
+    ax.axvline(chosen, color="#edae49", linewidth=1, label=f"your setting ({chosen:.2f})")
+    ax.set_xlabel("masking ratio")
+    ax.set_ylabel("PSNR on masked patches (dB)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return fig

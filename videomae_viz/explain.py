@@ -1,0 +1,76 @@
+"""The app's teaching texts: what each panel shows and how to read it, in plain language."""
+
+INTRO = """\
+# VideoMAE lab
+Upload a short clip (or pick an example) and press **Analyse**. You will see what a **VideoMAE** classifier
+predicts, how its masked autoencoder rebuilds the clip from a small fraction of its patches, and where its
+attention goes. The default model is a tiny VideoMAE we trained on generated motion clips (8 motions such as
+*moving left* or *rotating clockwise*); it runs offline on a CPU in about a second.
+"""
+
+PIPELINE = """\
+**How VideoMAE works, step by step**
+1. **Patchify.** The clip (16 frames) is cut into *tubelets*: 2 frames x 16 x 16 pixels. Each becomes one token.
+2. **Tube masking.** A random 90% of the positions are hidden, and the *same* positions stay hidden in every
+   frame. (With random per-frame masking a hidden patch is usually visible in the next frame, so the task would
+   be copying, not understanding.)
+3. **Encoder on visible tokens only.** The transformer sees just the ~10% visible tokens, which is why
+   pre-training is cheap.
+4. **Decoder.** A small transformer gets the encoded visible tokens plus a learned *mask token* at every hidden
+   position, and predicts the pixels of each hidden tubelet.
+5. **Loss.** Mean squared error on the hidden tubelets only.
+
+Why can video afford 90%? Neighbouring frames repeat each other, so a clip carries far less information than
+its pixel count suggests; with a lower ratio the model could fill the gaps by copying from nearby patches.
+For classification the decoder is dropped; the encoder sees **all** tokens, their mean goes through a norm
+layer and a linear head. VideoMAE has **no [CLS] token**.
+"""
+
+LAB = """\
+**Reading the masking lab.** *original*: the frames the model sees (resized, cropped). *masked*: what the encoder
+gets, hidden tubelets grey. *prediction*: what the decoder produced, alone (VideoMAE predicts hidden patches
+only, so visible ones are grey). *+ visible*: the prediction with the visible patches pasted back.
+The **PSNR** is measured on hidden patches only. The **baseline** fills each hidden patch with the mean colour
+of its frame's visible patches: the model has learned something when it beats that. Blurry predictions are
+expected: averaging over plausible answers minimises squared error.
+"""
+
+STATS = """\
+**Hidden-patch statistics.** The MCG-NJU checkpoints were trained with `norm_pix_loss`: they predict each
+patch *normalised by its own mean and standard deviation*, so turning a prediction back into pixels needs
+those statistics. *paper* uses the hidden patches' **true** statistics, as the official visualisation does:
+it leaks information about what was hidden and makes reconstructions look better than they are. *leak-free*
+estimates them from the nearest visible patches. The embedded model predicts raw pixels and needs neither.
+"""
+
+ATTENTION = {
+    "query patch": """\
+**Query patch.** Click a patch in the strip above: the map shows where that token looks in the chosen layer
+(one row of softmax(QK^T/sqrt(d))), for one head or the mean over heads. Rows sum to 1 over all space-time
+tokens, so the panels show how attention splits between this moment and others.""",
+    "attention received": """\
+**Attention received.** For each token, the average attention it gets from all queries in the chosen layer.
+Because the classifier averages all tokens, this is a natural stand-in for "what the output looks at", but
+it also lights up *attention sinks*: tokens many heads park attention on.""",
+    "rollout": """\
+**Attention rollout** (Abnar & Zuidema 2020). Attention is chained through the layers up to the chosen one,
+with the residual connection counted as (A + I)/2, and read out for mean pooling (the mean of the rows, since
+VideoMAE has no [CLS] token). Heads are averaged. It shows how information from each input token can reach the
+pooled output.""",
+    "class relevance": """\
+**Class relevance** (Chefer et al. 2021). Attention weighted by the gradient of the chosen class's score
+(negative evidence clipped), accumulated through the layers and read out for mean pooling. Unlike the other
+views it changes with the class: compare the top classes. It costs one backward pass.""",
+}
+
+ATTENTION_NOTE = """\
+Maps are per token (2 frames x 16 x 16 pixels), drawn with nearest-neighbour upsampling at 55% opacity over
+the first frame of each time slice; the colour bar gives values, the bars below the share per time slice.
+Attention is not an explanation: treat these as measurements of the model's internal routing. The forward
+pass keeps fast (SDPA) attention; the maps are computed from the captured queries and keys.
+"""
+
+REVERSED = """\
+**Time reversed.** The same frames played backwards. A model that uses motion should change its answer
+(left becomes right, growing becomes shrinking); a model that only looks at single frames would not.
+"""

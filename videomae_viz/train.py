@@ -1,0 +1,254 @@
+"""Train the embedded default pair from scratch: masked-autoencoder pre-training, then classifier fine-tuning.
+
+    python -m videomae_viz.train --out assets            # the shipped recipe (about an hour on 2 CPU cores)
+    python -m videomae_viz.train --out /tmp/x --smoke    # a few steps of each stage, for CI
+
+Everything is generated procedurally by ``synthetic`` (no downloads) with fixed seeds. Each stage writes a hub-layout
+folder (config.json, preprocessor_config.json, model.safetensors) and ``training.json`` with its losses and timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import multiprocessing
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .checkpoints import load_state_dict_strict, save_pretrained
+from .config import CLASSIFICATION, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PRETRAINING, VideoMAEConfig
+from .masking import make_batch_masks
+from .model import VideoMAEForPreTraining, VideoMAEForVideoClassification, init_weights
+from .preprocess import VideoMAEProcessor
+from .synthetic import LABELS, OPPOSITE, make_dataset, make_pretrain_clip
+
+log = logging.getLogger("videomae_viz.train")
+
+# Seeds: training, validation, held-out evaluation and the shipped examples never share a generator stream.
+TRAIN_SEED, PRETRAIN_SEED, VAL_SEED = 1000, 1500, 2000
+EVAL_SEED, EXAMPLES_SEED = 3000, 4000
+
+# A small VideoMAE for 2 CPU cores: 112 px, 16 frames -> 8 x 7 x 7 = 392 tokens; 192 wide, 6 layers.
+EMBEDDED_CONFIG = VideoMAEConfig(
+    image_size=112, patch_size=16, num_frames=16, tubelet_size=2,
+    hidden_size=192, num_hidden_layers=6, num_attention_heads=3, intermediate_size=768,
+    decoder_hidden_size=128, decoder_num_hidden_layers=3, decoder_num_attention_heads=4, decoder_intermediate_size=512,
+    layer_norm_eps=1e-6, norm_pix_loss=False,  # raw pixel targets: reconstructions need no hidden-patch statistics
+)
+EMBEDDED_PROCESSOR = VideoMAEProcessor(
+    size={"shortest_edge": 112}, crop_size={"height": 112, "width": 112},
+    image_mean=IMAGENET_DEFAULT_MEAN, image_std=IMAGENET_DEFAULT_STD,  # so the pixel target equals the input pixels
+)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    pool_labelled: int = 6000  # labelled clips, shared by both stages (x8 by flips and time reversal)
+    pool_unlabelled: int = 2000  # extra pre-training variety
+    pretrain_steps: int = 300
+    pretrain_batch: int = 64
+    pretrain_lr: float = 1.5e-3
+    finetune_steps: int = 700
+    finetune_batch: int = 32
+    finetune_lr: float = 1e-3
+    mask_ratio: float = 0.9
+    val_clips: int = 400
+
+
+SMOKE = Recipe(pool_labelled=16, pool_unlabelled=8, pretrain_steps=2, pretrain_batch=4, finetune_steps=2,
+               finetune_batch=4, val_clips=8)
+
+# How each augmentation relabels a clip: flips mirror directions and turning sense; time reversal inverts motion.
+_INDEX = {name: i for i, name in enumerate(LABELS)}
+_SWAP_H = {"moving left": "moving right", "rotating clockwise": "rotating counterclockwise"}
+_SWAP_V = {"moving up": "moving down", "rotating clockwise": "rotating counterclockwise"}
+
+
+def _label_map(pairs: dict[str, str]) -> np.ndarray:
+    both = {**pairs, **{v: k for k, v in pairs.items()}}
+    return np.array([_INDEX[both.get(name, name)] for name in LABELS])
+
+
+HFLIP, VFLIP, REVERSE = _label_map(_SWAP_H), _label_map(_SWAP_V), _label_map(OPPOSITE)
+
+
+def augment(clips: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Random horizontal/vertical flips and time reversal with the matching label change, plus brightness and
+    contrast jitter. clips (B, T, H, W, 3) uint8 -> same shape uint8; labels (B,) int64."""
+    out, new = clips.copy(), labels.copy()
+    for i in range(len(out)):
+        if rng.random() < 0.5:
+            out[i], new[i] = out[i][:, :, ::-1], HFLIP[new[i]]
+        if rng.random() < 0.5:
+            out[i], new[i] = out[i][:, ::-1], VFLIP[new[i]]
+        if rng.random() < 0.5:
+            out[i], new[i] = out[i][::-1], REVERSE[new[i]]
+        if rng.random() < 0.5:
+            gain, offset = rng.uniform(0.75, 1.25), rng.uniform(-25, 25)
+            out[i] = np.clip(out[i].astype(np.float32) * gain + offset, 0, 255).astype(np.uint8)
+    return out, new
+
+
+def to_pixel_values(clips: np.ndarray) -> torch.Tensor:
+    """(B, T, H, W, 3) uint8 at the model size -> (B, T, 3, H, W) float32 normalised as the embedded processor does."""
+    x = torch.from_numpy(np.ascontiguousarray(clips)).permute(0, 1, 4, 2, 3).float() / 255.0  # (B, T, 3, H, W)
+    mean = torch.tensor(EMBEDDED_PROCESSOR.image_mean).view(1, 1, 3, 1, 1)
+    std = torch.tensor(EMBEDDED_PROCESSOR.image_std).view(1, 1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def cosine_lr(step: int, total: int, peak: float, warmup: int) -> float:
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    return peak * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+def _optimizer(model: nn.Module, lr: float) -> torch.optim.Optimizer:
+    """AdamW with weight decay on matrices only (not on biases, norms or the mask token)."""
+    decay = [p for p in model.parameters() if p.ndim >= 2 and p.shape[0] > 1]
+    rest = [p for p in model.parameters() if not (p.ndim >= 2 and p.shape[0] > 1)]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": rest, "weight_decay": 0.0}],
+                             lr=lr, betas=(0.9, 0.95))
+
+
+def _run(model: nn.Module, steps: int, lr: float, batch_loss, history: list[dict], stage: str) -> None:
+    """The shared optimisation loop: cosine schedule with 5% warm-up, gradient clipping, a log line every 25 steps."""
+    opt = _optimizer(model, lr)
+    model.train()
+    start = time.time()
+    for step in range(steps):
+        for group in opt.param_groups:
+            group["lr"] = cosine_lr(step, steps, lr, max(1, steps // 20))
+        loss = batch_loss(step)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if step % 25 == 0 or step == steps - 1:
+            elapsed = time.time() - start
+            history.append({"step": step, "loss": round(loss.item(), 5), "seconds": round(elapsed, 1)})
+            log.info("%s step %d/%d loss %.4f (%.0f s)", stage, step + 1, steps, loss.item(), elapsed)
+    model.eval()
+
+
+def pretrain(recipe: Recipe, labelled: np.ndarray, unlabelled: np.ndarray) -> tuple[VideoMAEForPreTraining, dict]:
+    """Masked-autoencoder pre-training with 90% tube masking on raw pixels."""
+    torch.manual_seed(PRETRAIN_SEED)
+    rng = np.random.default_rng(PRETRAIN_SEED)
+    config = EMBEDDED_CONFIG.replace(use_mean_pooling=False, architectures=(PRETRAINING,))
+    model = VideoMAEForPreTraining(config)
+    init_weights(model)
+    history: list[dict] = []
+
+    def batch_loss(step: int) -> torch.Tensor:
+        idx = rng.integers(0, len(labelled) + len(unlabelled), recipe.pretrain_batch)
+        batch = np.stack([labelled[i] if i < len(labelled) else unlabelled[i - len(labelled)] for i in idx])
+        clips, _ = augment(batch, np.zeros(len(idx), dtype=np.int64), rng)
+        seeds = [int(s) for s in rng.integers(0, 2**31, len(idx))]
+        masks = make_batch_masks("tube", config.grid, recipe.mask_ratio, seeds)
+        return model(to_pixel_values(clips), bool_masked_pos=masks).loss
+
+    start = time.time()
+    _run(model, recipe.pretrain_steps, recipe.pretrain_lr, batch_loss, history, "pretrain")
+    return model, {"history": history, "seconds": round(time.time() - start, 1)}
+
+
+def finetune(recipe: Recipe, encoder_source: VideoMAEForPreTraining, clips: np.ndarray, labels: np.ndarray,
+             val: tuple[np.ndarray, np.ndarray]) -> tuple[VideoMAEForVideoClassification, dict]:
+    """Fine-tune a mean-pooling classifier initialised from the pre-trained encoder."""
+    torch.manual_seed(TRAIN_SEED)
+    rng = np.random.default_rng(TRAIN_SEED)
+    config = EMBEDDED_CONFIG.replace(use_mean_pooling=True, architectures=(CLASSIFICATION,),
+                                     id2label=dict(enumerate(LABELS)))
+    model = VideoMAEForVideoClassification(config)
+    init_weights(model)
+    encoder_state = {k: v for k, v in encoder_source.videomae.state_dict().items() if not k.startswith("norm.")}
+    load_state_dict_strict(model.videomae, encoder_state, "the pre-trained encoder")
+    history: list[dict] = []
+
+    def batch_loss(step: int) -> torch.Tensor:
+        idx = rng.integers(0, len(clips), recipe.finetune_batch)
+        x, y = augment(clips[idx], labels[idx], rng)
+        logits = model(to_pixel_values(x)).logits
+        return nn.functional.cross_entropy(logits, torch.from_numpy(y), label_smoothing=0.1)
+
+    start = time.time()
+    _run(model, recipe.finetune_steps, recipe.finetune_lr, batch_loss, history, "finetune")
+    accuracy = evaluate_accuracy(model, *val)
+    log.info("validation top-1 %.3f on %d clips", accuracy, len(val[1]))
+    return model, {"history": history, "seconds": round(time.time() - start, 1), "val_top1": accuracy}
+
+
+@torch.inference_mode()
+def evaluate_accuracy(model: VideoMAEForVideoClassification, clips: np.ndarray, labels: np.ndarray) -> float:
+    """Top-1 accuracy on (B, T, H, W, 3) uint8 clips, batched."""
+    correct = 0
+    for i in range(0, len(clips), 32):
+        logits = model(to_pixel_values(clips[i:i + 32])).logits
+        correct += int((logits.argmax(-1).numpy() == labels[i:i + 32]).sum())
+    return correct / len(labels)
+
+
+def _save(model: nn.Module, folder: Path, record: dict) -> None:
+    save_pretrained(model, folder)
+    EMBEDDED_PROCESSOR.save(folder)
+    (folder / "training.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    log.info("wrote %s", folder)
+
+
+def _labelled_chunk(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    n, seed = args
+    return make_dataset(n, seed, num_frames=EMBEDDED_CONFIG.num_frames, size=EMBEDDED_CONFIG.image_size)
+
+
+def _unlabelled_chunk(args: tuple[int, int]) -> np.ndarray:
+    n, seed = args
+    rng = np.random.default_rng(seed)
+    return np.stack([make_pretrain_clip(rng, num_frames=EMBEDDED_CONFIG.num_frames, size=EMBEDDED_CONFIG.image_size)
+                     for _ in range(n)])
+
+
+def generate(n: int, seed: int, labelled: bool, workers: int) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
+    """n clips in 8 fixed chunks (chunk i uses seed + i), so the data are the same whatever ``workers`` is."""
+    sizes = [n // 8 + (i < n % 8) for i in range(8)]
+    jobs = [(size, seed + i) for i, size in enumerate(sizes) if size]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        parts = pool.map(_labelled_chunk if labelled else _unlabelled_chunk, jobs)
+    if labelled:
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return np.concatenate(parts)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m videomae_viz.train", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="folder that receives motion-tiny-pretrain/ and motion-tiny/")
+    parser.add_argument("--smoke", action="store_true", help="a few steps of each stage (CI)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    torch.set_num_threads(args.threads)
+    recipe = SMOKE if args.smoke else Recipe()
+    t0 = time.time()
+    clips, labels = generate(recipe.pool_labelled, TRAIN_SEED, labelled=True, workers=args.threads)
+    unlabelled = generate(recipe.pool_unlabelled, PRETRAIN_SEED, labelled=False, workers=args.threads)
+    val = generate(recipe.val_clips, VAL_SEED, labelled=True, workers=args.threads)
+    data_seconds = round(time.time() - t0, 1)
+    log.info("generated %d labelled + %d unlabelled + %d validation clips in %.0f s",
+             len(clips), len(unlabelled), len(val[1]), data_seconds)
+    common = {"recipe": recipe.__dict__, "seeds": {"train": TRAIN_SEED, "pretrain": PRETRAIN_SEED, "val": VAL_SEED},
+              "data_seconds": data_seconds, "torch": torch.__version__, "threads": args.threads}
+    pre, pre_record = pretrain(recipe, clips, unlabelled)
+    _save(pre, args.out / "motion-tiny-pretrain", {**common, **pre_record})
+    cls, cls_record = finetune(recipe, pre, clips, labels, val)
+    _save(cls, args.out / "motion-tiny", {**common, **cls_record, "total_seconds": round(time.time() - t0, 1)})
+
+
+if __name__ == "__main__":
+    main()
