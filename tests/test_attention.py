@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import torch
 import transformers
 
@@ -85,11 +88,39 @@ def test_manual_and_sdpa_capture_agree():
     assert torch.allclose(sdpa.received, manual.received, atol=1e-6)
 
 
-def test_probes_are_removed_after_capture():
+def test_capture_ends_with_its_block():
     _, ours = models()
-    with capture(ours.videomae):
-        pass
-    assert all(getattr(m, "probe", None) is None for m in ours.modules())
+    x = pixel_values(TINY, batch=1)
+    with torch.inference_mode(), capture(ours.videomae) as records:
+        ours(x)
+    assert len(records) == TINY.num_hidden_layers
+    with torch.inference_mode():
+        ours(x)
+    assert len(records) == TINY.num_hidden_layers
+
+
+def test_concurrent_captures_on_one_model_stay_apart():
+    """Two threads (two requests in the app) capture on the same model at the same time: each records its own
+    forward pass, exactly as it would alone."""
+    _, ours = models()
+    inputs = [pixel_values(TINY, batch=1, seed=seed) for seed in (1, 2)]
+    alone = [ours_maps(ours, x) for x in inputs]
+    inside, done = threading.Barrier(2, timeout=30), threading.Barrier(2, timeout=30)
+
+    def run(x):
+        with torch.inference_mode(), capture(ours.videomae) as records:
+            inside.wait()  # both captures are open before either forward pass starts...
+            ours(x)
+            done.wait()  # ...and both passes have finished before either capture closes
+        return records
+
+    with ThreadPoolExecutor(2) as pool:
+        captured = list(pool.map(run, inputs))
+    for records, expected in zip(captured, alone):
+        assert len(records) == TINY.num_hidden_layers
+        maps = maps_from_capture(records)
+        assert all(torch.equal(a, b) for a, b in zip(maps.q, expected.q))
+        assert torch.allclose(maps.rollout, expected.rollout)
 
 
 def test_temporal_profile_sums_to_one():

@@ -1,8 +1,9 @@
 """Attention maps for VideoMAE, which has no CLS token and classifies by mean pooling.
 
-The forward pass keeps SDPA: probes capture each layer's queries and keys, and maps are computed from them in row
-chunks, reduced as they go, so no layer's full (heads, N, N) matrix is ever kept (ViT-B: 1568 tokens, ~118 MB a
-layer). Maps are per-token vectors (N,) in token order; ``config.grid`` reshapes them to (t, h, w).
+The forward pass keeps SDPA: probes capture each layer's queries and keys, and maps are computed from them in
+blocks of query rows that are reduced as they go, so no (N, N) matrix is ever kept (ViT-B: 1568 tokens, a layer's
+(heads, N, N) attention is ~118 MB). Maps are per-token vectors (N,) in token order; ``config.grid`` reshapes them
+to (t, h, w).
 
 - query map: row ``token`` of softmax(q k^T / sqrt(d)) for one layer, per head;
 - attention received: the mean of a layer's rows (what pooled queries look at), per head;
@@ -15,32 +16,37 @@ layer). Maps are per-token vectors (N,) in token order; ``config.grid`` reshapes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from .model import Attention, VideoMAEForVideoClassification, VideoMAEModel
+from .model import Attention, VideoMAEForVideoClassification, VideoMAEModel, probing
 
-ROW_CHUNK = 512  # query rows per block: bounds the transient (heads, rows, N) block to ~29 MB for ViT-B
+ROW_CHUNK = 128  # query rows per block: a (heads, rows, N) block is ~10 MB for ViT-B, so it stays in cache
+
+# (layer, query rows) -> that layer's per-head matrix rows, (heads, r, N), non-negative
+LayerBlock = Callable[[int, slice], Tensor]
 
 
 @dataclass
 class Captured:
-    """One layer's tensors for the first clip of the batch: q, k, v, out are (heads, N, head_dim)."""
+    """One layer's tensors for the first clip of the batch, each (heads, N, head_dim). q and k are copies, so the
+    forward pass's fused qkv buffer is not kept alive; v and the per-head output ``out`` (still in the autograd
+    graph) are kept only when captured with grads, for class relevance."""
 
     q: Tensor
     k: Tensor
-    v: Tensor
-    out: Tensor  # per-head attention output; its .grad is set after a backward pass when captured with grads
+    v: Tensor | None = None
+    out: Tensor | None = None
 
 
 @contextmanager
 def capture(encoder: VideoMAEModel, with_grad: bool = False, enabled: bool = True) -> Iterator[list[Captured]]:
-    """Record every attention layer of ``encoder`` during the forward passes run inside the block (nothing when
-    not ``enabled``: the list stays empty)."""
+    """Record every attention layer of ``encoder`` during the forward passes this thread runs inside the block
+    (nothing when not ``enabled``: the list stays empty). Other threads using the same model are not recorded."""
     records: list[Captured] = []
     if not enabled:
         yield records
@@ -48,25 +54,18 @@ def capture(encoder: VideoMAEModel, with_grad: bool = False, enabled: bool = Tru
 
     def probe(q: Tensor, k: Tensor, v: Tensor, out: Tensor) -> None:
         if with_grad:
-            out.retain_grad()
             records.append(Captured(q[0].detach(), k[0].detach(), v[0].detach(), out))
         else:
-            records.append(Captured(q[0], k[0], v[0], out[0]))
+            records.append(Captured(q[0].clone(), k[0].clone()))
 
-    layers = [m for m in encoder.modules() if isinstance(m, Attention)]
-    for layer in layers:
-        layer.probe = probe
-    try:
+    with probing([m for m in encoder.modules() if isinstance(m, Attention)], probe):
         yield records
-    finally:
-        for layer in layers:
-            layer.probe = None
 
 
 def attention_rows(q: Tensor, k: Tensor, rows: slice) -> Tensor:
     """softmax(q[rows] k^T / sqrt(d)) in float32: q, k (heads, N, d) -> (heads, r, N)."""
     scale = q.shape[-1] ** -0.5
-    return (q[:, rows].float() @ k.float().transpose(-2, -1) * scale).softmax(dim=-1)
+    return (q[:, rows].float() * scale @ k.float().transpose(-2, -1)).softmax(dim=-1)
 
 
 def _row_chunks(n: int) -> Iterator[slice]:
@@ -74,36 +73,46 @@ def _row_chunks(n: int) -> Iterator[slice]:
         yield slice(start, min(start + ROW_CHUNK, n))
 
 
-def mean_row_readout(matrices: list[Tensor], residual: str) -> Tensor:
-    """For each l, the mean row of the product through layers 1..l, computed top-down with vector products.
-    ``residual="average"``: M_l = (A_l + I) / 2 (rollout). ``residual="add"``: M_l = I + A_l (relevance).
-    matrices: L tensors (N, N) -> (L, N)."""
-    n = matrices[0].shape[0]
-    out = []
-    for top in range(len(matrices)):
-        v = torch.full((n,), 1.0 / n)
-        for a in reversed(matrices[: top + 1]):
-            v = 0.5 * (v + v @ a) if residual == "average" else v + v @ a
-        out.append(v)
-    return torch.stack(out)
+def top_down_readouts(block: LayerBlock, num_layers: int, heads: int, n: int,
+                      residual: str) -> tuple[Tensor, Tensor]:
+    """For each l, the mean row of M_l ... M_1 (the product through layers 1..l), with M_l built from the head mean
+    of the layer's matrices B: ``residual="average"``: M_l = (B_l + I) / 2 (rollout), ``"add"``: M_l = I + B_l
+    (relevance).
+
+    The readouts are row vectors carried from the top layer down: the one whose top is layer l starts there as the
+    uniform row u, and at each layer every readout started so far is multiplied by that layer's matrix, streamed
+    once in blocks of rows (x @ B = sum over blocks of x[:, rows] @ B[rows]). Returns the readouts (L, N) and, on
+    the way, u @ B_h: the mean row of each layer's per-head matrices, (L, heads, N)."""
+    uniform = torch.full((1, n), 1.0 / n)
+    carried = torch.empty(0, n)  # row i: the readout whose top is layer L - 1 - i, carried down to this layer
+    mean_rows = []
+    for layer in reversed(range(num_layers)):
+        x = torch.cat((carried, uniform))  # (k, N); the last row starts the readout whose top is this layer
+        y = torch.zeros(heads, len(x), n)  # x @ B_h for every head h
+        for rows in _row_chunks(n):
+            y.baddbmm_(x[:, rows].expand(heads, -1, -1), block(layer, rows))
+        mean_rows.append(y[:, -1])
+        step = y.mean(dim=0)  # x @ mean_h B_h
+        carried = 0.5 * (x + step) if residual == "average" else x + step
+    return carried.flip(0), torch.stack(mean_rows[::-1])
 
 
 @dataclass
 class AttentionMaps:
     """What the attention panel draws, for one clip: cheap to slice by layer and head without the model."""
 
-    q: Tensor  # (L, heads, N, d) captured queries
-    k: Tensor  # (L, heads, N, d) captured keys
+    q: list[Tensor]  # L x (heads, N, d) captured queries, kept as captured (no stacked copy)
+    k: list[Tensor]  # L x (heads, N, d) captured keys
     received: Tensor  # (L, heads, N) mean attention each token receives
     rollout: Tensor  # (L, N) rollout through layers 1..l, mean-pooling readout; each row sums to 1
 
     @property
     def num_layers(self) -> int:
-        return self.q.shape[0]
+        return len(self.q)
 
     @property
     def num_heads(self) -> int:
-        return self.q.shape[1]
+        return self.q[0].shape[0]
 
     def query(self, layer: int, token: int) -> Tensor:
         """Where token ``token`` looks in ``layer``: (heads, N), rows sum to 1."""
@@ -111,40 +120,29 @@ class AttentionMaps:
 
 
 def maps_from_capture(records: list[Captured]) -> AttentionMaps:
-    """Attention received and rollout for every layer from captured q/k, in row chunks."""
-    received, fused = [], []
-    for rec in records:
-        heads, n, _ = rec.q.shape
-        total = torch.zeros(heads, n)
-        mean_heads = torch.empty(n, n)
-        for rows in _row_chunks(n):
-            a = attention_rows(rec.q, rec.k, rows)  # (heads, r, N)
-            total += a.sum(dim=1)
-            mean_heads[rows] = a.mean(dim=0)
-        received.append(total / n)
-        fused.append(mean_heads)
-    return AttentionMaps(q=torch.stack([r.q.float() for r in records]), k=torch.stack([r.k.float() for r in records]),
-                         received=torch.stack(received), rollout=mean_row_readout(fused, "average"))
+    """Attention received and rollout for every layer from captured q/k, in one streamed pass over each layer."""
+    heads, n, _ = records[0].q.shape
+    rollout, received = top_down_readouts(lambda layer, rows: attention_rows(records[layer].q, records[layer].k, rows),
+                                          len(records), heads, n, "average")
+    return AttentionMaps(q=[r.q for r in records], k=[r.k for r in records], received=received, rollout=rollout)
 
 
 def class_relevance(classifier: VideoMAEForVideoClassification, pixel_values: Tensor, class_id: int) -> Tensor:
     """Chefer et al.'s relevance of every token for one class, through layers 1..l: (L, N), the mean row of R - I.
-    Needs one forward and one backward pass. pixel_values (1, T, 3, H, W) float32."""
+    Needs one forward pass and the part of the backward pass down to the first layer's attention output (no
+    parameter gradients). pixel_values (1, T, 3, H, W) float32."""
     with torch.enable_grad(), capture(classifier.videomae, with_grad=True) as records:
         logits = classifier(pixel_values).logits  # (1, num_labels)
-        logits[0, class_id].backward()
-    classifier.zero_grad(set_to_none=True)
-    weighted = []
-    for rec in records:
-        grad_out = rec.out.grad[0].float()  # (heads, N, d)
-        n = rec.q.shape[1]
-        layer = torch.empty(n, n)
-        for rows in _row_chunks(n):
-            a = attention_rows(rec.q, rec.k, rows)  # (heads, r, N)
-            grad_a = grad_out[:, rows] @ rec.v.float().transpose(-2, -1)  # d logit / d A, (heads, r, N)
-            layer[rows] = (grad_a * a).clamp(min=0).mean(dim=0)
-        weighted.append(layer)
-    return mean_row_readout(weighted, "add") - 1.0 / len(weighted[0])
+        grads = torch.autograd.grad(logits[0, class_id], [rec.out for rec in records])  # L x (1, heads, N, d)
+    heads, n, _ = records[0].q.shape
+
+    def weighted(layer: int, rows: slice) -> Tensor:  # (grad A * A)^+ rows of every head, (heads, r, N)
+        rec = records[layer]
+        grad_a = grads[layer][0, :, rows].float() @ rec.v.float().transpose(-2, -1)  # d logit / d A
+        return (grad_a * attention_rows(rec.q, rec.k, rows)).clamp(min=0)
+
+    readouts, _ = top_down_readouts(weighted, len(records), heads, n, "add")
+    return readouts - 1.0 / n
 
 
 def temporal_profile(token_map: Tensor, grid: tuple[int, int, int]) -> Tensor:

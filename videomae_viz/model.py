@@ -9,8 +9,11 @@ bool, True = masked. Shapes: see the glossary in ``config``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -38,6 +41,19 @@ def sinusoid_table(n_position: int, dim: int) -> Tensor:
 # A probe sees each attention layer's queries, keys, values and per-head output, (B, heads, N, head_dim) each; the
 # attention module uses it to compute attention maps without making the forward pass materialise them.
 AttentionProbe = Callable[[Tensor, Tensor, Tensor, Tensor], None]
+# The probes are kept per thread (a context variable), not on the shared modules: two requests running the same model
+# at once each record only their own forward pass.
+_PROBES: ContextVar[Mapping[nn.Module, AttentionProbe]] = ContextVar("attention_probes", default=MappingProxyType({}))
+
+
+@contextmanager
+def probing(layers: Iterable[Attention], probe: AttentionProbe) -> Iterator[None]:
+    """Call ``probe`` from each of ``layers`` during the forward passes this thread runs inside the block."""
+    token = _PROBES.set(MappingProxyType({**_PROBES.get(), **{layer: probe for layer in layers}}))
+    try:
+        yield
+    finally:
+        _PROBES.reset(token)
 
 
 class Attention(nn.Module):
@@ -52,7 +68,6 @@ class Attention(nn.Module):
         self.v_bias = nn.Parameter(torch.zeros(dim)) if qkv_bias else None
         self.proj = nn.Linear(dim, dim)
         self.fused_attn = FUSED_ATTN
-        self.probe: AttentionProbe | None = None
 
     def forward(self, x: Tensor) -> Tensor:
         B, N, D = x.shape  # batch, tokens, width
@@ -66,8 +81,9 @@ class Attention(nn.Module):
         else:
             attn = (q @ k.transpose(-2, -1)) * self.scale  # (B, nh, N, N)
             x = attn.float().softmax(dim=-1).to(v.dtype) @ v  # (B, nh, N, hd)
-        if self.probe is not None:
-            self.probe(q, k, v, x)
+        probe = _PROBES.get().get(self)
+        if probe is not None:
+            probe(q, k, v, x)
         return self.proj(x.transpose(1, 2).reshape(B, N, D))
 
 
@@ -139,7 +155,9 @@ class VideoMAEModel(nn.Module):
             raise ValueError(f"pixel_values must be (B, {cfg.num_frames}, {cfg.num_channels}, {cfg.image_size}, "
                              f"{cfg.image_size}), got {tuple(pixel_values.shape)}")
         x = self.patch_embed(pixel_values.transpose(1, 2))  # (B, D, t, h, w)
-        x = x.flatten(2).transpose(1, 2)  # (B, N, D), token n = (t, h, w) flattened
+        # Contiguous (B, N, D), token n = (t, h, w) flattened: as a transposed view, every later elementwise result
+        # would inherit its layout and each LayerNorm would copy it.
+        x = x.flatten(2).transpose(1, 2).contiguous()
         x = x + self.pos_embed.to(x.dtype)
         if bool_masked_pos is not None:
             _check_mask(bool_masked_pos, B, cfg.num_patches)
