@@ -1,0 +1,43 @@
+"""The benchmark command end to end in quick mode: a table with every section, finite positive numbers, and a
+pass/fail verdict wherever there is a target (whether targets pass is the benchmark's business, not the test's)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from videomae_viz.bench.__main__ import main
+from videomae_viz.bench.report import Row, Target, markdown
+
+SECTIONS = ("Model forward", "bf16 accuracy", "Attention maps", "End-to-end request", "Embedded model end to end",
+            "Long clip: sampling vs decoding whole", "Masked pre-training forward")
+
+
+def test_quick_benchmark_writes_table_and_json(tmp_path, capsys):
+    out = tmp_path / "docs" / "bench.md"
+    assert main(["--quick", "--repeats", "1", "--out", str(out), "--cache", str(tmp_path / "cache")]) == 0
+    table, data = out.read_text(), json.loads(out.with_suffix(".json").read_text())
+    assert "wrote" in capsys.readouterr().out
+    for key in ("CPU", "cores", "torch", "date"):
+        assert f"- **{key}**:" in table and data["machine"][key]
+    for section in SECTIONS:
+        assert f"\n## {section}\n" in table
+    rows = data["rows"]
+    assert {r["section"] for r in rows} == set(SECTIONS)
+    for row in rows:
+        assert math.isfinite(row["value"]), row
+        assert (row["passed"] is None) == (row["target"] is None), row
+        if row["unit"] in ("s", "x", "GFLOP/s", "%"):  # times, ratios, rates and shares (extra memory may be < 0)
+            assert row["value"] > 0, row
+    targeted = [r for r in rows if r["target"]]
+    assert len(targeted) >= 8
+    assert f"of {len(targeted)} targets met" in table
+
+
+def test_verdicts_follow_the_numbers():
+    rows = [Row("S", "fast", 0.5, "x", Target("<=", 1.0)), Row("S", "slow", 1.5, "x", Target("<=", 1.0)),
+            Row("S", "info", 2.0, "s")]
+    assert [r.passed for r in rows] == [True, False, None]
+    text = markdown(rows, {"CPU": "test"}, ["note"])
+    assert "1 of 2 targets met" in text and "**FAIL**" in text
+    assert not Target(">=", 80.0).met_by(float("nan"))

@@ -1,0 +1,33 @@
+"""Alternating timed runs and the machine's measured matmul peak."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+
+def alternate(runs: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, float]:
+    """Call every run ``warmup`` times, then ``repeats`` rounds of one call each in turn (A B A B ...), so that
+    drifting machine load hits all of them alike. Returns the median seconds per run name."""
+    for _ in range(warmup):
+        for run in runs.values():
+            run()
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in seconds.items()}
+
+
+def matmul_peak(size: int, dtype: torch.dtype, repeats: int) -> float:
+    """GFLOP/s of a square ``size`` torch.matmul in ``dtype``: median of ``repeats`` after two warm-up runs."""
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(size, size, generator=gen).to(dtype)
+    b = torch.randn(size, size, generator=gen).to(dtype)
+    seconds = alternate({"matmul": lambda: torch.matmul(a, b)}, repeats, warmup=2)["matmul"]
+    return 2 * size**3 / seconds / 1e9
