@@ -248,3 +248,23 @@ def write_y4m_header(path: str | Path, width: int, height: int) -> Path:
     header = f"YUV4MPEG2 W{width} H{height} F25:1 Ip A1:1 C420jpeg\nFRAME\n".encode()
     path.write_bytes(header + bytes(4096))
     return path
+
+
+def write_sparse_clip(path: str | Path, *, frames: int = 3, seconds_apart: float = 18000.0) -> Path:
+    """An MP4 of ``frames`` pattern frames ``seconds_apart`` from each other (by default 3 frames over 10 hours):
+    a legitimate file whose duration is absurd for its content. Made by stream-copying keyframes with new times."""
+    path = Path(path)
+    chunk = write_clip(path.with_name(path.stem + "-frames.mp4"), n_frames=frames, options={"g": "1", "bf": "0"})
+    with av.open(str(chunk)) as source:
+        template = source.streams.video[0]
+        packets = [p for p in source.demux(template) if p.size]
+        with av.open(str(path), "w") as target:
+            stream = target.add_stream_from_template(template)
+            step = round(seconds_apart / template.time_base)
+            for k, packet in enumerate(packets):
+                copy = av.Packet(bytes(packet))
+                copy.pts, copy.dts = k * step, k * step
+                copy.time_base, copy.is_keyframe, copy.stream = packet.time_base, packet.is_keyframe, stream
+                target.mux(copy)
+    chunk.unlink()
+    return path

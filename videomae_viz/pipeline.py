@@ -24,7 +24,7 @@ from .model import VideoMAEForPreTraining, VideoMAEForVideoClassification
 from .patches import tokens_to_pixels
 from .preprocess import VideoMAEProcessor, load_processor
 from .reconstruction import STATS_LEAK_FREE, STATS_MODES, Reconstruction, reconstruct
-from .video_io import Clip, read_video
+from .video_io import Clip, VideoReadError, read_video
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ PRESETS: dict[str, tuple[str, str]] = {
     "videomae-large-kinetics": ("MCG-NJU/videomae-large-finetuned-kinetics", "MCG-NJU/videomae-large"),
 }
 DEFAULT_PRESET = "embedded"
+DECODE_SECONDS = 30.0  # reading one clip may take at most this long, whatever the request's own time limit
 
 # progress(fraction, description): the UI passes gr.Progress, the CLI nothing.
 Progress = Callable[[float, str], None]
@@ -104,6 +105,10 @@ def to_uint8(pixels: torch.Tensor) -> np.ndarray:
     return (pixels.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
+class TimeLimitError(Exception):
+    """An analysis ran past its time limit; ``str(err)`` is a one-line reason for a person to read."""
+
+
 class VideoMAEPipeline:
     """A classifier and a reconstructor (VideoMAEForPreTraining), loaded once and reused for every clip."""
 
@@ -133,12 +138,14 @@ class VideoMAEPipeline:
     def reconstructor_config(self) -> VideoMAEConfig:
         return self.reconstructor.config
 
-    def decode(self, path: str | Path, settings: Settings) -> Clip:
-        """Sample the frames both models need (their frame counts must agree) -> Clip with (T, H, W, 3) uint8."""
+    def decode(self, path: str | Path, settings: Settings, timeout: float = DECODE_SECONDS) -> Clip:
+        """Sample the frames both models need (their frame counts must agree) -> Clip with (T, H, W, 3) uint8;
+        VideoReadError when reading takes longer than ``timeout`` seconds."""
         num_frames = self.reconstructor_config.num_frames
         if self.classifier_config.num_frames != num_frames:
             raise CheckpointError("the classifier and the reconstructor expect different frame counts")
-        clip = read_video(path, num_frames, start=settings.start, end=settings.end, stride=settings.stride)
+        clip = read_video(path, num_frames, start=settings.start, end=settings.end, stride=settings.stride,
+                          timeout=timeout)
         if settings.reverse:
             clip = Clip(frames=clip.frames[::-1].copy(), indices=clip.indices[::-1], times=clip.times[::-1],
                         fps=clip.fps, duration=clip.duration, source_size=clip.source_size,
@@ -180,11 +187,23 @@ class VideoMAEPipeline:
         proc = self.reconstructor_processor
         return reconstruct(logits, pixel_values, mask, config, proc.image_mean, proc.image_std, settings.stats)
 
-    def analyze(self, path: str | Path, settings: Settings = Settings(), progress: Progress | None = None) -> Analysis:
-        """Run every stage on one clip; ``timings`` holds seconds per stage and the total."""
+    def analyze(self, path: str | Path, settings: Settings = Settings(), progress: Progress | None = None,
+                time_limit: float | None = None) -> Analysis:
+        """Run every stage on one clip; ``timings`` holds seconds per stage and the total.
+
+        With ``time_limit`` (seconds), decoding stops at the limit and the clock is checked before every later
+        stage: past it, TimeLimitError. A stage that has started (a forward pass) runs to its end."""
+        if time_limit is not None and not time_limit > 0:
+            raise ValueError(f"time limit must be positive, got {time_limit}")
         report = progress or (lambda fraction, desc: None)
         timings: dict[str, float] = {}
         start = time.perf_counter()
+        deadline = None if time_limit is None else time.monotonic() + time_limit
+
+        def check(where: str) -> None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeLimitError(f"the analysis took longer than the {time_limit:g} s limit (stopped {where}); "
+                                     "try a shorter segment")
 
         def lap(stage: str, t0: float) -> float:
             now = time.perf_counter()
@@ -193,21 +212,30 @@ class VideoMAEPipeline:
 
         report(0.0, "decoding the clip")
         t = time.perf_counter()
-        clip = self.decode(path, settings)
+        timeout = DECODE_SECONDS if deadline is None else min(DECODE_SECONDS, max(deadline - time.monotonic(), 1e-3))
+        try:
+            clip = self.decode(path, settings, timeout)
+        except VideoReadError:
+            check("while decoding")  # a read cut short by the request's limit reports that limit
+            raise
         t = lap("decode", t)
+        check("before preprocessing")
         report(0.2, "preprocessing")
         cls_input = self.classifier_processor(clip.frames)["pixel_values"]
         rec_input = (cls_input if self.reconstructor_processor == self.classifier_processor
                      else self.reconstructor_processor(clip.frames)["pixel_values"])
         t = lap("preprocess", t)
+        check("before classifying")
         report(0.3, "classifying")
         labels, records = self.classify(cls_input, settings.top_k, settings.attention)
         t = lap("classify", t)
+        check("before reconstructing")
         report(0.5, "masking and reconstructing")
         rec = self.reconstruct(rec_input, settings)
         t = lap("reconstruct", t)
         maps, timings["attention"] = None, 0.0
         if settings.attention:
+            check("before the attention maps")
             report(0.8, "computing attention maps")
             maps = maps_from_capture(records)
             lap("attention", t)

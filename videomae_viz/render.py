@@ -75,8 +75,9 @@ def titled_columns(columns: list[np.ndarray], titles: list[str], gap: int = 4) -
 
 
 def save_png(image: np.ndarray, path: str | Path) -> Path:
-    """(H, W, 3) uint8 -> PNG file."""
-    Image.fromarray(image).save(path, format="PNG")
+    """(H, W, 3) uint8 -> PNG file, at zlib level 1: several times faster to write than the default 6, for files
+    about 40% larger."""
+    Image.fromarray(image).save(path, format="PNG", compress_level=1)
     return Path(path)
 
 
@@ -100,8 +101,11 @@ def heatmap_figure(frames: np.ndarray, heat: np.ndarray, tubelet: int, title: st
     """
     t = heat.shape[0]
     H, W = frames.shape[1:3]
-    fig = Figure(figsize=(max(6.0, 1.45 * t + 1.2), 3.5), dpi=110, layout="constrained")
-    rows = fig.add_gridspec(2, t, height_ratios=(3.2, 1.0))
+    width, height = max(6.0, 1.45 * t + 1.2), 3.5  # inches
+    fig = Figure(figsize=(width, height), dpi=110)
+    # Fixed margins in inches rather than a layout engine, which would take longer than drawing the figure.
+    rows = fig.add_gridspec(2, t, height_ratios=(3.2, 1.0), left=0.55 / width, right=1 - 1.0 / width,
+                            top=1 - 0.5 / height, bottom=0.5 / height, wspace=0.06, hspace=0.12)
     low, high = float(heat.min()), float(heat.max())
     norm = Normalize(vmin=low, vmax=max(high, low + 1e-12))  # the colour bar states the range
     panels_axes = []
@@ -116,7 +120,9 @@ def heatmap_figure(frames: np.ndarray, heat: np.ndarray, tubelet: int, title: st
         ax.set_xticks([])
         ax.set_yticks([])
         panels_axes.append(ax)
-    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=panels_axes, shrink=0.9, label=label)
+    frames_box = rows[0, :].get_position(fig)
+    colour_bar = fig.add_axes((frames_box.x1 + 0.15 / width, frames_box.y0, 0.12 / width, frames_box.height))
+    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=colour_bar, label=label)
     profile = heat.reshape(t, -1).sum(axis=1)
     profile = profile / max(float(profile.sum()), 1e-12)
     bars = fig.add_subplot(rows[1, :])
@@ -125,7 +131,7 @@ def heatmap_figure(frames: np.ndarray, heat: np.ndarray, tubelet: int, title: st
     bars.set_ylabel("share", fontsize=7)
     bars.set_xlabel("mass per time slice (frames)", fontsize=7)
     bars.tick_params(labelsize=7)
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(title, fontsize=9, y=1 - 0.08 / height, va="top")
     return fig
 
 

@@ -1,7 +1,11 @@
 """The Gradio app: plain handlers over ``VideoMAEPipeline`` and ``render``, then the Blocks layout and wiring.
 
 The only module that imports gradio. Outputs are written as files under a fresh per-request folder, so concurrent
-users never share a cache path; folders older than ``KEEP_SECONDS`` are removed as new requests arrive.
+users never share a cache path; folders older than the keep time are removed as new requests arrive.
+
+Limits, each with an environment variable to change it: the upload size (``VIDEOMAE_VIZ_MAX_FILE_SIZE``, e.g.
+"100mb"), the time one analysis may take (``VIDEOMAE_VIZ_REQUEST_SECONDS``) and how long output files are kept
+(``VIDEOMAE_VIZ_KEEP_SECONDS``, also the age at which Gradio's upload and output cache is emptied).
 """
 
 from __future__ import annotations
@@ -9,9 +13,12 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import os
+import re
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,10 +28,10 @@ import gradio as gr
 import numpy as np
 import torch
 
-from . import explain
+from . import explain, memory
 from .checkpoints import ASSETS, CheckpointError
 from .masking import STRATEGIES
-from .pipeline import DEFAULT_PRESET, PRESETS, Analysis, Settings, VideoMAEPipeline
+from .pipeline import DEFAULT_PRESET, PRESETS, Analysis, Settings, TimeLimitError, VideoMAEPipeline
 from .reconstruction import STATS_LEAK_FREE, STATS_MODES
 from .render import Strip, figure_to_array, heatmap_figure, lab_grid, panels, save_png, sweep_figure, upscale
 from .video_io import VideoReadError, write_mp4
@@ -32,12 +39,18 @@ from .video_io import VideoReadError, write_mp4
 log = logging.getLogger(__name__)
 
 PRESET_ENV = "VIDEOMAE_VIZ_PRESET"  # a Space picks its default preset with this variable
+MAX_FILE_SIZE_ENV = "VIDEOMAE_VIZ_MAX_FILE_SIZE"
+REQUEST_SECONDS_ENV = "VIDEOMAE_VIZ_REQUEST_SECONDS"
+KEEP_SECONDS_ENV = "VIDEOMAE_VIZ_KEEP_SECONDS"
 OUTPUT_ROOT = Path(tempfile.gettempdir()) / "videomae-viz"
-KEEP_SECONDS = 1800
+MAX_FILE_SIZE = "100mb"  # Gradio's size syntax: a whole number and a unit, b, kb, mb, gb or tb
+REQUEST_SECONDS = 120.0
+KEEP_SECONDS = 1800.0
+SESSION_SECONDS = 1800  # how long a browser session's last analysis stays in memory
+CACHE_SWEEP_SECONDS = 600  # how often Gradio looks for cached files older than the keep time
 DISPLAY_SIDE = 224
 MODES = tuple(explain.ATTENTION)
 SWEEP_RATIOS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-MAX_FILE_SIZE = "100mb"
 
 
 @dataclass
@@ -50,11 +63,19 @@ class Session:
     query: tuple[int, int, int]
 
 
-@functools.lru_cache(maxsize=4)
+_LOADING = threading.Lock()  # two first requests at once must not load the same weights twice
+
+
 def get_pipeline(preset: str) -> VideoMAEPipeline:
     """A preset's pipeline, built once per process. Only known presets reach here (the UI offers no free text)."""
     if preset not in PRESETS:
         raise gr.Error(f"Unknown model preset {preset!r}.")
+    with _LOADING:
+        return _load_pipeline(preset)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_pipeline(preset: str) -> VideoMAEPipeline:
     try:
         return VideoMAEPipeline.from_preset(preset)
     except CheckpointError as err:
@@ -64,12 +85,49 @@ def get_pipeline(preset: str) -> VideoMAEPipeline:
                        "preset works offline.") from None
 
 
+def max_file_size() -> str:
+    """The upload size limit: VIDEOMAE_VIZ_MAX_FILE_SIZE if it is a valid size, else MAX_FILE_SIZE."""
+    text = os.environ.get(MAX_FILE_SIZE_ENV, MAX_FILE_SIZE).strip().lower()
+    if not re.fullmatch(r"[1-9]\d*\s*(b|kb|mb|gb|tb)", text):
+        log.warning("%s=%r is not a size such as '100mb'; using %s", MAX_FILE_SIZE_ENV, text, MAX_FILE_SIZE)
+        return MAX_FILE_SIZE
+    return text
+
+
+def _seconds(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        log.warning("%s=%r is not a positive number of seconds; using %g", name, text, default)
+        return default
+    return value
+
+
+def request_seconds() -> float:
+    """How long one analysis may take: VIDEOMAE_VIZ_REQUEST_SECONDS, else REQUEST_SECONDS."""
+    return _seconds(REQUEST_SECONDS_ENV, REQUEST_SECONDS)
+
+
+def keep_seconds() -> float:
+    """How long output files are kept: VIDEOMAE_VIZ_KEEP_SECONDS, else KEEP_SECONDS."""
+    return _seconds(KEEP_SECONDS_ENV, KEEP_SECONDS)
+
+
 def request_folder() -> Path:
-    """A new folder for one request's files; removes folders older than KEEP_SECONDS."""
+    """A new folder for one request's files; removes the folders last written more than the keep time ago."""
     OUTPUT_ROOT.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - KEEP_SECONDS
+    cutoff = time.time() - keep_seconds()
     for old in OUTPUT_ROOT.iterdir():
-        if old.is_dir() and old.stat().st_mtime < cutoff:
+        try:
+            stale = old.is_dir() and old.stat().st_mtime < cutoff
+        except OSError:  # a concurrent request removed it first
+            continue
+        if stale:
             shutil.rmtree(old, ignore_errors=True)
     folder = OUTPUT_ROOT / uuid.uuid4().hex
     folder.mkdir()
@@ -160,8 +218,9 @@ def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, see
         settings = Settings(mask_ratio=float(mask_ratio), masking=masking, seed=int(seed or 0), top_k=int(top_k),
                             start=start or None, end=end or None, stride=int(stride) if stride else None,
                             stats=stats)
-        analysis = pipeline.analyze(video, settings, progress=lambda f, desc: progress(f, desc=desc))
-    except (VideoReadError, ValueError, CheckpointError) as err:
+        analysis = pipeline.analyze(video, settings, progress=lambda f, desc: progress(f, desc=desc),
+                                    time_limit=request_seconds())
+    except (VideoReadError, ValueError, CheckpointError, TimeLimitError) as err:
         raise gr.Error(str(err)) from None
     folder = request_folder()
     session = Session(preset=preset, settings=settings, analysis=analysis, query=_default_query(pipeline))
@@ -274,8 +333,9 @@ def default_preset() -> str:
 
 def build_demo() -> gr.Blocks:
     """The layout and its wiring."""
-    with gr.Blocks(title="VideoMAE lab", delete_cache=(600, KEEP_SECONDS)) as demo:
-        session = gr.State(None, time_to_live=KEEP_SECONDS)
+    keep = max(1, round(keep_seconds()))
+    with gr.Blocks(title="VideoMAE lab", delete_cache=(min(CACHE_SWEEP_SECONDS, keep), keep)) as demo:
+        session = gr.State(None, time_to_live=SESSION_SECONDS)
         gr.Markdown(explain.INTRO)
         with gr.Row():
             with gr.Column(scale=2, min_width=300):
@@ -351,5 +411,6 @@ def build_demo() -> gr.Blocks:
 
 def launch(server_name: str | None = None, server_port: int | None = None) -> None:
     """Start the app; host and port default to GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, as Gradio reads them."""
-    build_demo().launch(server_name=server_name, server_port=server_port, max_file_size=MAX_FILE_SIZE,
+    memory.return_large_blocks()
+    build_demo().launch(server_name=server_name, server_port=server_port, max_file_size=max_file_size(),
                         footer_links=["api", "gradio"])
