@@ -1,9 +1,10 @@
 """Measure the embedded pair on held-out generated clips (seed disjoint from training):
 
-    python -m videomae_viz.evaluate [--n 800] [--json metrics.json]
+    python -m videomae_viz.evaluate [--n 800] [--json metrics.json] [--cards]
 
 top-1 accuracy; how often time reversal flips the prediction to the opposite motion; masked-patch PSNR at 90% tube
 masking against the mean-colour baseline (leak-free by construction: the embedded decoder predicts raw pixels).
+With ``--cards`` the metrics are also written into the model cards of the embedded pair (``model_card``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .checkpoints import ASSETS
+from .model_card import write_cards
 from .pipeline import PRESETS, Settings, VideoMAEPipeline
 from .synthetic import LABELS, OPPOSITE, make_clip, make_dataset
 from .train import EVAL_SEED
@@ -95,7 +98,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--classifier", default=PRESETS["embedded"][0])
     parser.add_argument("--reconstructor", default=PRESETS["embedded"][1])
     parser.add_argument("--json", type=Path, help="also write the metrics here")
+    parser.add_argument("--cards", action="store_true",
+                        help="write the metrics into assets/motion-tiny*/README.md (the shipped pair only)")
     args = parser.parse_args(argv)
+    if args.cards and (args.classifier, args.reconstructor) != PRESETS["embedded"]:
+        parser.error("--cards describes the shipped pair: leave --classifier and --reconstructor at their defaults")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     metrics = evaluate(VideoMAEPipeline(args.classifier, args.reconstructor), args.n, args.seed,
                        min(args.reconstruct_n, args.n), args.video_n)
@@ -103,6 +110,9 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     if args.json:
         args.json.write_text(text + "\n", encoding="utf-8")
+    if args.cards:
+        for path in write_cards(ASSETS, metrics):
+            log.info("wrote %s", path)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,121 @@
+"""The shipped embedded pair (assets/): it loads offline, recognises motion, uses time, reconstructs better than the
+baseline, and its example clips are labelled as their index says. A handful of clips each, so this stays fast; the
+full 800-clip numbers come from ``python -m videomae_viz.evaluate`` and live in the model cards."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from videomae_viz.checkpoints import ASSETS
+from videomae_viz.pipeline import Settings, VideoMAEPipeline
+from videomae_viz.synthetic import LABELS, OPPOSITE, make_dataset
+from videomae_viz.train import EVAL_SEED
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ASSETS / "examples"
+CLIPS = 24  # three per label
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> VideoMAEPipeline:
+    return VideoMAEPipeline.from_preset("embedded")
+
+
+@pytest.fixture(scope="module")
+def held_out() -> tuple[np.ndarray, np.ndarray]:
+    """Clips from the evaluation seed, which training never saw: (24, 16, 112, 112, 3) uint8 and (24,) label ids."""
+    return make_dataset(CLIPS, EVAL_SEED + 7)
+
+
+@torch.inference_mode()
+def _predict(pipeline: VideoMAEPipeline, clips: np.ndarray) -> np.ndarray:
+    x = torch.cat([pipeline.classifier_processor(clip)["pixel_values"] for clip in clips])  # (B, T, 3, H, W)
+    return pipeline.classifier(x).logits.argmax(dim=-1).numpy()  # (B,)
+
+
+def test_assets_are_small_and_in_the_hub_layout():
+    total = sum(f.stat().st_size for f in ASSETS.rglob("*") if f.is_file())
+    assert total <= 60 * 2**20, total
+    for name in ("motion-tiny", "motion-tiny-pretrain"):
+        for file in ("config.json", "preprocessor_config.json", "model.safetensors", "README.md"):
+            assert (ASSETS / name / file).is_file(), (name, file)
+    config = json.loads((ASSETS / "motion-tiny" / "config.json").read_text())
+    assert list(config["id2label"].values()) == list(LABELS)
+    assert json.loads((ASSETS / "motion-tiny-pretrain" / "config.json").read_text())["norm_pix_loss"] is False
+
+
+def test_recognises_held_out_motion(pipeline, held_out):
+    clips, labels = held_out
+    accuracy = float((_predict(pipeline, clips) == labels).mean())
+    assert accuracy >= 0.9, accuracy  # 95%+ on 800 clips; a handful allows one or two misses
+
+
+def test_time_reversal_flips_the_prediction(pipeline, held_out):
+    clips, _ = held_out
+    forward = _predict(pipeline, clips)
+    backward = _predict(pipeline, clips[:, ::-1])
+    opposite = np.array([LABELS.index(OPPOSITE[name]) for name in LABELS])
+    flipped = float((backward == opposite[forward]).mean())
+    assert flipped >= 0.85, flipped
+
+
+def test_reconstruction_beats_the_mean_colour_baseline(pipeline, held_out):
+    clips, _ = held_out
+    gains = []
+    for seed, clip in enumerate(clips[:8]):
+        x = pipeline.reconstructor_processor(clip)["pixel_values"]
+        rec = pipeline.reconstruct(x, Settings(mask_ratio=0.9, masking="tube", seed=seed))
+        gains.append(rec.psnr - rec.baseline_psnr)
+    assert np.mean(gains) >= 2.0, gains  # 3 dB+ on average over 800 clips
+
+
+def test_cli_labels_the_examples_as_their_index_says(tmp_path):
+    index = json.loads((EXAMPLES / "index.json").read_text())
+    assert 4 <= len(index) <= 8
+    clips = [str(EXAMPLES / item["file"]) for item in index]
+    result = subprocess.run([sys.executable, "-m", "videomae_viz", "--no-attention", "--top-k", "1", "--out",
+                             str(tmp_path), *clips], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 0, result.stderr
+    predicted = [json.loads(line)["labels"][0]["label"] for line in result.stdout.splitlines()]
+    assert predicted == [item["label"] for item in index]
+
+
+def test_training_smoke_run_writes_loadable_checkpoints(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "videomae_viz.train", "--smoke", "--out", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "pretrain step 2/2 loss" in result.stderr and "finetune step 2/2 loss" in result.stderr
+    pair = VideoMAEPipeline(str(tmp_path / "motion-tiny"), str(tmp_path / "motion-tiny-pretrain"))
+    assert pair.classifier_config.id2label == dict(enumerate(LABELS))
+    record = json.loads((tmp_path / "motion-tiny" / "training.json").read_text())
+    assert record["recipe"]["finetune_steps"] == 2 and len(record["history"]) == 2
+
+
+def test_model_cards_are_written_from_the_records(tmp_path):
+    from videomae_viz.model_card import write_cards
+
+    for name in ("motion-tiny", "motion-tiny-pretrain"):
+        folder = tmp_path / name
+        folder.mkdir()
+        for file in ("config.json", "training.json"):
+            (folder / file).write_bytes((ASSETS / name / file).read_bytes())
+    metrics = {"clips": 800, "seed": 3000, "top1": 0.9712, "top1_per_class": {name: 0.5 for name in LABELS},
+               "reversal_flips_prediction": 0.9321, "reversal_predicts_opposite_of_truth": 0.9111,
+               "reconstruction_clips": 800, "psnr_mean": 25.123, "baseline_psnr_mean": 20.456, "psnr_gain_mean": 4.667,
+               "psnr_beats_baseline": 0.99, "video_path_clips": 80, "video_path_top1": 0.9625}
+    paths = write_cards(tmp_path, metrics)
+    assert [p.parent.name for p in paths] == ["motion-tiny", "motion-tiny-pretrain"]
+    text = paths[0].read_text()
+    for shown in ("97.1%", "93.2%", "91.1%", "25.12 dB", "20.46 dB", "+4.67 dB", "96.2%", "seed 3000"):
+        assert shown in text, shown
+    record = json.loads((tmp_path / "motion-tiny" / "training.json").read_text())
+    assert f"{record['recipe']['finetune_steps']} steps of {record['recipe']['finetune_batch']} clips" in text
