@@ -23,6 +23,12 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 CONFIG = json.loads((ROOT / "assets" / "motion-tiny" / "config.json").read_text())
 LABELS = set(CONFIG["id2label"].values())
 SLICES = CONFIG["num_frames"] // CONFIG["tubelet_size"]  # panels in the query strip
+PER_SLICE = (CONFIG["image_size"] // CONFIG["patch_size"]) ** 2  # tokens per time slice
+
+
+def visible_tokens(ratio: float) -> int:
+    """Tube masking hides int(ratio * PER_SLICE) positions of every time slice."""
+    return SLICES * (PER_SLICE - int(ratio * PER_SLICE))
 STRIP_GAP = 6  # natural pixels between the strip's panels (render.Strip.gap)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -171,8 +177,8 @@ def test_api_analyze(app_url, clip, tmp_path):
     assert abs(width / height - 3) < 0.1, video.frames.shape  # original, masked, + visible side by side
 
     text = counters.replace("**", "")
-    assert "Tokens 392" in text  # 8 time slices x 7 x 7
-    assert "visible 40" in text  # tube masking at 0.9: int(0.9 * 49) = 44 hidden per slice, 5 x 8 visible
+    assert f"Tokens {SLICES * PER_SLICE}" in text
+    assert f"visible {visible_tokens(0.9)}" in text
     psnr = re.search(r"PSNR (-?\d+\.\d+) dB", text)
     assert psnr and float(psnr.group(1)) > 0, text
 
@@ -198,4 +204,4 @@ def test_api_bad_upload_then_good(app_url, clip, tmp_path):
     assert len(_confidences(out[0])) == 2
     assert out[1].get("visible") is False
     text = out[5].replace("**", "")
-    assert "visible 200" in text  # int(0.5 * 49) = 24 hidden per slice, 25 x 8 visible
+    assert f"visible {visible_tokens(0.5)}" in text

@@ -47,16 +47,26 @@ def _recipe_lines(record: dict) -> list[str]:
         f"- Pre-training: {recipe['pretrain_steps']} steps of {recipe['pretrain_batch']} clips, AdamW (betas 0.9, "
         f"0.95, weight decay 0.05), peak learning rate {recipe['pretrain_lr']:g}, cosine schedule with 5% warm-up, "
         f"{recipe['mask_ratio']:.0%} tube masking, MSE on raw pixels of the masked patches.",
-        f"- Fine-tuning: {recipe['finetune_steps']} steps of {recipe['finetune_batch']} clips "
-        f"({recipe['plain_share']:.0%} from a pool of plain solid-object clips), peak learning rate "
+        f"- Fine-tuning: {recipe['finetune_steps']} steps of {recipe['finetune_batch']} clips, peak learning rate "
         f"{recipe['finetune_lr']:g}, cross-entropy with label smoothing 0.1, mean pooling + `fc_norm`, initialised "
-        "from the pre-trained encoder.",
+        "from the pre-trained encoder. A curriculum (`train.Curriculum`): plain solid-object clips of the four "
+        "translations, then plain clips of all eight motions, then the full-variety pool with "
+        f"{recipe['plain_share']:.0%} plain clips per batch; an early stage ends when "
+        f"{recipe['advance_accuracy']:.0%} of its last 50 batches' clips are right, or after "
+        f"{recipe['stage_steps']} steps. {_stages(record)}",
         f"- Data: {recipe['pool_labelled']} labelled clips (seed {seeds['train']}), {recipe['pool_plain']} plain "
         f"clips (seed {seeds['plain']}), {recipe['pool_unlabelled']} unlabelled clips (seed {seeds['pretrain']}); "
         f"validation {recipe['val_clips']} clips (seed {seeds['val']}).",
         f"- Machine: {record['threads']} CPU threads, torch {record['torch']}; data generation "
         f"{record['data_seconds']:.0f} s.",
     ]
+
+
+def _stages(record: dict) -> str:
+    starts = [entry["step"] + 1 for entry in record["history"] if "stage" in entry]
+    if not starts:
+        return ""
+    return "This run entered the later stages after steps " + " and ".join(str(s) for s in starts) + "."
 
 
 def _metrics_lines(metrics: dict) -> list[str]:

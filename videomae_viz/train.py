@@ -1,10 +1,11 @@
 """Train the embedded default pair from scratch: masked-autoencoder pre-training, then classifier fine-tuning.
 
-    python -m videomae_viz.train --out assets            # the shipped recipe (about an hour on 2 CPU cores)
+    python -m videomae_viz.train --out assets            # the shipped recipe (under an hour on 2 CPU cores)
     python -m videomae_viz.train --out /tmp/x --smoke    # a few steps of each stage, for CI
 
 Everything is generated procedurally by ``synthetic`` (no downloads) with fixed seeds. Each stage writes a hub-layout
-folder (config.json, preprocessor_config.json, model.safetensors) and ``training.json`` with its losses and timings.
+folder (config.json, preprocessor_config.json, model.safetensors) and ``training.json`` with its losses and timings;
+the example clips (one per label, from a seed no training stage uses) go to ``examples/``.
 """
 
 from __future__ import annotations
@@ -22,28 +23,29 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checkpoints import load_state_dict_strict, save_pretrained
+from .checkpoints import load_model, load_state_dict_strict, save_pretrained
 from .config import CLASSIFICATION, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PRETRAINING, VideoMAEConfig
 from .masking import make_batch_masks
 from .model import VideoMAEForPreTraining, VideoMAEForVideoClassification, init_weights
 from .preprocess import VideoMAEProcessor
-from .synthetic import LABELS, OPPOSITE, make_dataset, make_pretrain_clip
+from .synthetic import LABELS, OPPOSITE, make_clip, make_dataset, make_pretrain_clip, write_examples
 
 log = logging.getLogger("videomae_viz.train")
 
 # Seeds: training, validation, held-out evaluation and the shipped examples never share a generator stream.
-TRAIN_SEED, PRETRAIN_SEED, VAL_SEED = 1000, 1500, 2000
+TRAIN_SEED, PRETRAIN_SEED, PLAIN_SEED, VAL_SEED = 1000, 1500, 1700, 2000
 EVAL_SEED, EXAMPLES_SEED = 3000, 4000
 
-# A small VideoMAE for 2 CPU cores: 112 px, 16 frames -> 8 x 7 x 7 = 392 tokens; 192 wide, 6 layers.
+# A small VideoMAE for 2 CPU cores: 96 px, 16 frames -> 8 x 6 x 6 = 288 tokens; 96 wide, 4 layers. Small enough
+# for thousands of fine-tuning steps in the time budget, which finding motion takes.
 EMBEDDED_CONFIG = VideoMAEConfig(
-    image_size=112, patch_size=16, num_frames=16, tubelet_size=2,
-    hidden_size=192, num_hidden_layers=6, num_attention_heads=3, intermediate_size=768,
-    decoder_hidden_size=128, decoder_num_hidden_layers=3, decoder_num_attention_heads=4, decoder_intermediate_size=512,
+    image_size=96, patch_size=16, num_frames=16, tubelet_size=2,
+    hidden_size=96, num_hidden_layers=4, num_attention_heads=2, intermediate_size=384,
+    decoder_hidden_size=96, decoder_num_hidden_layers=2, decoder_num_attention_heads=2, decoder_intermediate_size=384,
     layer_norm_eps=1e-6, norm_pix_loss=False,  # raw pixel targets: reconstructions need no hidden-patch statistics
 )
 EMBEDDED_PROCESSOR = VideoMAEProcessor(
-    size={"shortest_edge": 112}, crop_size={"height": 112, "width": 112},
+    size={"shortest_edge": 96}, crop_size={"height": 96, "width": 96},
     image_mean=IMAGENET_DEFAULT_MEAN, image_std=IMAGENET_DEFAULT_STD,  # so the pixel target equals the input pixels
 )
 
@@ -52,18 +54,23 @@ EMBEDDED_PROCESSOR = VideoMAEProcessor(
 class Recipe:
     pool_labelled: int = 6000  # labelled clips, shared by both stages (x8 by flips and time reversal)
     pool_unlabelled: int = 2000  # extra pre-training variety
-    pretrain_steps: int = 300
+    pretrain_steps: int = 400
     pretrain_batch: int = 64
     pretrain_lr: float = 1.5e-3
-    finetune_steps: int = 700
+    pool_plain: int = 3000  # labelled clips with a solid object on a plain background: the motion signal alone
+    plain_share: float = 0.25  # of each fine-tuning batch in the last curriculum stage
+    advance_accuracy: float = 0.8  # of the last 50 training batches, to leave an early curriculum stage
+    stage_steps: int = 1500  # at most, per early curriculum stage
+    finetune_steps: int = 6000
     finetune_batch: int = 32
     finetune_lr: float = 1e-3
+    validate_every: int = 250
     mask_ratio: float = 0.9
     val_clips: int = 400
 
 
-SMOKE = Recipe(pool_labelled=16, pool_unlabelled=8, pretrain_steps=2, pretrain_batch=4, finetune_steps=2,
-               finetune_batch=4, val_clips=8)
+SMOKE = Recipe(pool_labelled=16, pool_unlabelled=8, pool_plain=8, pretrain_steps=2, pretrain_batch=4,
+               finetune_steps=3, finetune_batch=4, stage_steps=1, val_clips=8)
 
 # How each augmentation relabels a clip: flips mirror directions and turning sense; time reversal inverts motion.
 _INDEX = {name: i for i, name in enumerate(LABELS)}
@@ -118,8 +125,10 @@ def _optimizer(model: nn.Module, lr: float) -> torch.optim.Optimizer:
                              lr=lr, betas=(0.9, 0.95))
 
 
-def _run(model: nn.Module, steps: int, lr: float, batch_loss, history: list[dict], stage: str) -> None:
-    """The shared optimisation loop: cosine schedule with 5% warm-up, gradient clipping, a log line every 25 steps."""
+def _run(model: nn.Module, steps: int, lr: float, batch_loss, history: list[dict], stage: str,
+         validate=None, validate_every: int = 0) -> None:
+    """The shared optimisation loop: cosine schedule with 5% warm-up, gradient clipping, a log line every 25 steps
+    and, when given, ``validate(step)`` every ``validate_every`` steps."""
     opt = _optimizer(model, lr)
     model.train()
     start = time.time()
@@ -135,6 +144,10 @@ def _run(model: nn.Module, steps: int, lr: float, batch_loss, history: list[dict
             elapsed = time.time() - start
             history.append({"step": step, "loss": round(loss.item(), 5), "seconds": round(elapsed, 1)})
             log.info("%s step %d/%d loss %.4f (%.0f s)", stage, step + 1, steps, loss.item(), elapsed)
+        if validate and (step + 1) % validate_every == 0 and step + 1 < steps:
+            model.eval()
+            validate(step)
+            model.train()
     model.eval()
 
 
@@ -160,9 +173,48 @@ def pretrain(recipe: Recipe, labelled: np.ndarray, unlabelled: np.ndarray) -> tu
     return model, {"history": history, "seconds": round(time.time() - start, 1)}
 
 
+TRANSLATIONS = tuple(_INDEX[name] for name in ("moving left", "moving right", "moving up", "moving down"))
+
+
+class Curriculum:
+    """Which clips a fine-tuning batch is drawn from. A small ViT sits at chance level for a long time before it
+    finds motion (the sign of a motion is a product of two pixel features), so it starts where that is easiest:
+    stage 0, the plain pool's four translations; stage 1, the plain pool's eight motions; stage 2, the full-variety
+    pool with ``plain_share`` of each batch from the plain pool. A stage ends once the model gets
+    ``advance_accuracy`` of its last ``window`` training batches' clips right, or after ``stage_steps`` steps.
+    Flips and time reversal keep a clip's label inside the stage's classes."""
+
+    window = 50
+
+    def __init__(self, recipe: Recipe, plain_labels: np.ndarray) -> None:
+        self.recipe = recipe
+        self.stage, self.started, self.scores = 0, 0, []
+        self.plain_pools = [np.nonzero(np.isin(plain_labels, TRANSLATIONS))[0], np.arange(len(plain_labels))]
+
+    def draw(self, rng: np.random.Generator, pool_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Indices into the full pool and into the plain pool for one batch."""
+        batch = self.recipe.finetune_batch
+        if self.stage < 2:
+            return np.empty(0, np.int64), rng.choice(self.plain_pools[self.stage], batch)
+        n_plain = round(self.recipe.plain_share * batch)
+        return rng.integers(0, pool_size, batch - n_plain), rng.integers(0, len(self.plain_pools[1]), n_plain)
+
+    def update(self, step: int, accuracy: float) -> bool:
+        """Record a batch's accuracy; True when this step moved to the next stage."""
+        if self.stage == 2:
+            return False
+        self.scores = (self.scores + [accuracy])[-self.window:]
+        learned = len(self.scores) == self.window and np.mean(self.scores) >= self.recipe.advance_accuracy
+        if learned or step + 1 - self.started >= self.recipe.stage_steps:
+            self.stage, self.started, self.scores = self.stage + 1, step + 1, []
+            return True
+        return False
+
+
 def finetune(recipe: Recipe, encoder_source: VideoMAEForPreTraining, clips: np.ndarray, labels: np.ndarray,
+             plain: tuple[np.ndarray, np.ndarray],
              val: tuple[np.ndarray, np.ndarray]) -> tuple[VideoMAEForVideoClassification, dict]:
-    """Fine-tune a mean-pooling classifier initialised from the pre-trained encoder."""
+    """Fine-tune a mean-pooling classifier initialised from the pre-trained encoder, along ``Curriculum``."""
     torch.manual_seed(TRAIN_SEED)
     rng = np.random.default_rng(TRAIN_SEED)
     config = EMBEDDED_CONFIG.replace(use_mean_pooling=True, architectures=(CLASSIFICATION,),
@@ -172,15 +224,27 @@ def finetune(recipe: Recipe, encoder_source: VideoMAEForPreTraining, clips: np.n
     encoder_state = {k: v for k, v in encoder_source.videomae.state_dict().items() if not k.startswith("norm.")}
     load_state_dict_strict(model.videomae, encoder_state, "the pre-trained encoder")
     history: list[dict] = []
+    curriculum = Curriculum(recipe, plain[1])
 
     def batch_loss(step: int) -> torch.Tensor:
-        idx = rng.integers(0, len(clips), recipe.finetune_batch)
-        x, y = augment(clips[idx], labels[idx], rng)
+        idx, plain_idx = curriculum.draw(rng, len(clips))
+        x, y = augment(np.concatenate([clips[idx], plain[0][plain_idx]]),
+                       np.concatenate([labels[idx], plain[1][plain_idx]]), rng)
+        target = torch.from_numpy(y)
         logits = model(to_pixel_values(x)).logits
-        return nn.functional.cross_entropy(logits, torch.from_numpy(y), label_smoothing=0.1)
+        if curriculum.update(step, float((logits.argmax(-1) == target).float().mean())):
+            history.append({"step": step, "stage": curriculum.stage})
+            log.info("finetune step %d: curriculum stage %d", step + 1, curriculum.stage)
+        return nn.functional.cross_entropy(logits, target, label_smoothing=0.1)
+
+    def validate(step: int) -> None:
+        accuracy = evaluate_accuracy(model, *val)
+        history.append({"step": step, "val_top1": accuracy})
+        log.info("finetune step %d validation top-1 %.3f", step + 1, accuracy)
 
     start = time.time()
-    _run(model, recipe.finetune_steps, recipe.finetune_lr, batch_loss, history, "finetune")
+    _run(model, recipe.finetune_steps, recipe.finetune_lr, batch_loss, history, "finetune", validate,
+         recipe.validate_every)
     accuracy = evaluate_accuracy(model, *val)
     log.info("validation top-1 %.3f on %d clips", accuracy, len(val[1]))
     return model, {"history": history, "seconds": round(time.time() - start, 1), "val_top1": accuracy}
@@ -208,6 +272,15 @@ def _labelled_chunk(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     return make_dataset(n, seed, num_frames=EMBEDDED_CONFIG.num_frames, size=EMBEDDED_CONFIG.image_size)
 
 
+def _plain_chunk(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    n, seed = args
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n) % len(LABELS)).astype(np.int64)
+    clips = np.stack([make_clip(rng, LABELS[label], num_frames=EMBEDDED_CONFIG.num_frames,
+                                size=EMBEDDED_CONFIG.image_size, plain=True) for label in labels])
+    return clips, labels
+
+
 def _unlabelled_chunk(args: tuple[int, int]) -> np.ndarray:
     n, seed = args
     rng = np.random.default_rng(seed)
@@ -215,15 +288,17 @@ def _unlabelled_chunk(args: tuple[int, int]) -> np.ndarray:
                      for _ in range(n)])
 
 
-def generate(n: int, seed: int, labelled: bool, workers: int) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
-    """n clips in 8 fixed chunks (chunk i uses seed + i), so the data are the same whatever ``workers`` is."""
+def generate(n: int, seed: int, kind: str, workers: int) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
+    """n clips of a kind ("labelled", "plain" or "unlabelled") in 8 fixed chunks (chunk i uses seed + i), so the
+    data are the same whatever ``workers`` is."""
+    chunk = {"labelled": _labelled_chunk, "plain": _plain_chunk, "unlabelled": _unlabelled_chunk}[kind]
     sizes = [n // 8 + (i < n % 8) for i in range(8)]
     jobs = [(size, seed + i) for i, size in enumerate(sizes) if size]
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        parts = pool.map(_labelled_chunk if labelled else _unlabelled_chunk, jobs)
-    if labelled:
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    return np.concatenate(parts)
+        parts = pool.map(chunk, jobs)
+    if kind == "unlabelled":
+        return np.concatenate(parts)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -231,23 +306,34 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder that receives motion-tiny-pretrain/ and motion-tiny/")
     parser.add_argument("--smoke", action="store_true", help="a few steps of each stage (CI)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--pretrained", type=Path,
+                        help="reuse a motion-tiny-pretrain folder written by an earlier run and only fine-tune")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     torch.set_num_threads(args.threads)
     recipe = SMOKE if args.smoke else Recipe()
     t0 = time.time()
-    clips, labels = generate(recipe.pool_labelled, TRAIN_SEED, labelled=True, workers=args.threads)
-    unlabelled = generate(recipe.pool_unlabelled, PRETRAIN_SEED, labelled=False, workers=args.threads)
-    val = generate(recipe.val_clips, VAL_SEED, labelled=True, workers=args.threads)
+    clips, labels = generate(recipe.pool_labelled, TRAIN_SEED, "labelled", args.threads)
+    plain = generate(recipe.pool_plain, PLAIN_SEED, "plain", args.threads)
+    unlabelled = (np.empty((0,), np.uint8) if args.pretrained
+                  else generate(recipe.pool_unlabelled, PRETRAIN_SEED, "unlabelled", args.threads))
+    val = generate(recipe.val_clips, VAL_SEED, "labelled", args.threads)
     data_seconds = round(time.time() - t0, 1)
-    log.info("generated %d labelled + %d unlabelled + %d validation clips in %.0f s",
-             len(clips), len(unlabelled), len(val[1]), data_seconds)
-    common = {"recipe": recipe.__dict__, "seeds": {"train": TRAIN_SEED, "pretrain": PRETRAIN_SEED, "val": VAL_SEED},
+    log.info("generated %d labelled + %d plain + %d unlabelled + %d validation clips in %.0f s",
+             len(clips), len(plain[1]), len(unlabelled), len(val[1]), data_seconds)
+    common = {"recipe": recipe.__dict__, "seeds": {"train": TRAIN_SEED, "plain": PLAIN_SEED,
+                                                   "pretrain": PRETRAIN_SEED, "val": VAL_SEED},
               "data_seconds": data_seconds, "torch": torch.__version__, "threads": args.threads}
-    pre, pre_record = pretrain(recipe, clips, unlabelled)
-    _save(pre, args.out / "motion-tiny-pretrain", {**common, **pre_record})
-    cls, cls_record = finetune(recipe, pre, clips, labels, val)
+    if args.pretrained:
+        pre = load_model(args.pretrained)
+        log.info("fine-tuning from %s", args.pretrained)
+    else:
+        pre, pre_record = pretrain(recipe, clips, unlabelled)
+        _save(pre, args.out / "motion-tiny-pretrain", {**common, **pre_record})
+    cls, cls_record = finetune(recipe, pre, clips, labels, plain, val)
     _save(cls, args.out / "motion-tiny", {**common, **cls_record, "total_seconds": round(time.time() - t0, 1)})
+    write_examples(args.out / "examples", EXAMPLES_SEED)
+    log.info("wrote %s", args.out / "examples")
 
 
 if __name__ == "__main__":
