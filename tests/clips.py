@@ -141,6 +141,21 @@ class _Unseekable(io.RawIOBase):
         return self.file.write(data)
 
 
+def _restamp(chunk: Path, path: Path, schedule) -> None:
+    """Stream-copy the video packets of ``chunk`` into ``path`` with new times: ``schedule(packets, time_base)``
+    yields (packet, pts, dts) in output order, so a packet may be written more than once."""
+    with av.open(str(chunk)) as source:
+        template = source.streams.video[0]
+        packets = [p for p in source.demux(template) if p.size]
+        with av.open(str(path), "w") as target:
+            stream = target.add_stream_from_template(template)
+            for packet, pts, dts in schedule(packets, template.time_base):
+                copy = av.Packet(bytes(packet))
+                copy.pts, copy.dts = pts, dts
+                copy.time_base, copy.is_keyframe, copy.stream = packet.time_base, packet.is_keyframe, stream
+                target.mux(copy)
+
+
 def write_long_clip(
     path: str | Path, *, minutes: float = 10.0, size: tuple[int, int] = (1280, 720), fps: int = 30, gop_seconds: int = 2
 ) -> Path:
@@ -156,18 +171,13 @@ def write_long_clip(
         texture=True,
         options={"preset": "veryfast", "g": str(fps * gop_seconds), "sc_threshold": "0"},
     )
-    with av.open(str(chunk)) as source:
-        template = source.streams.video[0]
-        packets = [p for p in source.demux(template) if p.size]
-        with av.open(str(path), "w") as target:
-            stream = target.add_stream_from_template(template)
-            step = round(gop_seconds / template.time_base)
-            for repeat in range(round(minutes * 60 / gop_seconds)):
-                for packet in packets:
-                    copy = av.Packet(bytes(packet))
-                    copy.pts, copy.dts = packet.pts + repeat * step, packet.dts + repeat * step
-                    copy.time_base, copy.is_keyframe, copy.stream = packet.time_base, packet.is_keyframe, stream
-                    target.mux(copy)
+    repeats = round(minutes * 60 / gop_seconds)
+
+    def schedule(packets: list, time_base: Fraction):
+        step = round(gop_seconds / time_base)
+        return ((p, p.pts + r * step, p.dts + r * step) for r in range(repeats) for p in packets)
+
+    _restamp(chunk, path, schedule)
     chunk.unlink()
     return path
 
@@ -255,16 +265,11 @@ def write_sparse_clip(path: str | Path, *, frames: int = 3, seconds_apart: float
     a legitimate file whose duration is absurd for its content. Made by stream-copying keyframes with new times."""
     path = Path(path)
     chunk = write_clip(path.with_name(path.stem + "-frames.mp4"), n_frames=frames, options={"g": "1", "bf": "0"})
-    with av.open(str(chunk)) as source:
-        template = source.streams.video[0]
-        packets = [p for p in source.demux(template) if p.size]
-        with av.open(str(path), "w") as target:
-            stream = target.add_stream_from_template(template)
-            step = round(seconds_apart / template.time_base)
-            for k, packet in enumerate(packets):
-                copy = av.Packet(bytes(packet))
-                copy.pts, copy.dts = k * step, k * step
-                copy.time_base, copy.is_keyframe, copy.stream = packet.time_base, packet.is_keyframe, stream
-                target.mux(copy)
+
+    def schedule(packets: list, time_base: Fraction):
+        step = round(seconds_apart / time_base)
+        return ((p, k * step, k * step) for k, p in enumerate(packets))
+
+    _restamp(chunk, path, schedule)
     chunk.unlink()
     return path
