@@ -106,8 +106,6 @@ def test_training_smoke_run_writes_loadable_checkpoints(tmp_path):
     record = json.loads((tmp_path / "motion-tiny" / "training.json").read_text())
     assert record["recipe"]["finetune_steps"] == 3
     assert [entry["stage"] for entry in record["history"] if "stage" in entry] == [1, 2]
-    assert [entry["step"] for entry in record["focus"]["history"]] == [0, 1]
-    assert "focus step 2/2 loss" in result.stderr
     assert (tmp_path / "examples" / "index.json").is_file()
 
 

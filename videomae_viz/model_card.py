@@ -54,26 +54,12 @@ def _recipe_lines(record: dict) -> list[str]:
         f"{recipe['plain_share']:.0%} plain clips per batch; an early stage ends when "
         f"{recipe['advance_accuracy']:.0%} of its last 50 batches' clips are right, or after "
         f"{recipe['stage_steps']} steps. {_stages(record)}",
-        *_focus_lines(record),
         f"- Data: {recipe['pool_labelled']} labelled clips (seed {seeds['train']}), {recipe['pool_plain']} plain "
         f"clips (seed {seeds['plain']}), {recipe['pool_unlabelled']} unlabelled clips (seed {seeds['pretrain']}); "
         f"validation {recipe['val_clips']} clips (seed {seeds['val']}).",
         f"- Machine: {record['threads']} CPU threads, torch {record['torch']}; data generation "
         f"{record['data_seconds']:.0f} s.",
     ]
-
-
-def _focus_lines(record: dict) -> list[str]:
-    if "focus" not in record:
-        return []
-    recipe = record["recipe"]
-    any_clips = recipe["finetune_batch"] - recipe["focus_rotation_full"] - recipe["focus_rotation_plain"]
-    resumed = (" In this run it started from the saved weights of the curriculum phase (`--curriculum-done`)."
-               if "focus_started_from" in record else "")
-    return [f"- Focus phase (`train.focus`): {recipe['focus_steps']} more steps, a fresh cosine schedule with peak "
-            f"learning rate {recipe['focus_lr']:g}; each batch holds {any_clips} full-pool clips, "
-            f"{recipe['focus_rotation_full']} full-pool rotations and {recipe['focus_rotation_plain']} plain "
-            f"rotations, because the curriculum leaves the turning sense near chance.{resumed}"]
 
 
 def _stages(record: dict) -> str:

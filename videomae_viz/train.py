@@ -1,7 +1,6 @@
-"""Train the embedded default pair from scratch: masked-autoencoder pre-training, then classifier fine-tuning
-(a curriculum phase, then a focus phase that over-samples rotations).
+"""Train the embedded default pair from scratch: masked-autoencoder pre-training, then classifier fine-tuning.
 
-    python -m videomae_viz.train --out assets            # the shipped recipe (about 75 minutes on 2 CPU cores)
+    python -m videomae_viz.train --out assets            # the shipped recipe (under an hour on 2 CPU cores)
     python -m videomae_viz.train --out /tmp/x --smoke    # a few steps of each stage, for CI
 
 Everything is generated procedurally by ``synthetic`` (no downloads) with fixed seeds. Each stage writes a hub-layout
@@ -65,19 +64,13 @@ class Recipe:
     finetune_steps: int = 6000
     finetune_batch: int = 32
     finetune_lr: float = 1e-3
-    focus_steps: int = 4000  # a second fine-tuning phase that over-samples rotations, the slowest motion to learn
-    focus_lr: float = 5e-4
-    focus_rotation_full: int = 6  # clips per batch drawn from the full pool's rotations (the rest: any full clip)
-    focus_rotation_plain: int = 4  # clips per batch drawn from the plain pool's rotations
     validate_every: int = 250
     mask_ratio: float = 0.9
     val_clips: int = 400
 
 
-SMOKE = Recipe(pool_labelled=64, pool_unlabelled=8, pool_plain=64,  # 8 clips per chunk: every label present
-               pretrain_steps=2, pretrain_batch=4,
-               finetune_steps=3, finetune_batch=4, stage_steps=1, focus_steps=2, focus_rotation_full=1,
-               focus_rotation_plain=1, val_clips=8)
+SMOKE = Recipe(pool_labelled=16, pool_unlabelled=8, pool_plain=8, pretrain_steps=2, pretrain_batch=4,
+               finetune_steps=3, finetune_batch=4, stage_steps=1, val_clips=8)
 
 # How each augmentation relabels a clip: flips mirror directions and turning sense; time reversal inverts motion.
 _INDEX = {name: i for i, name in enumerate(LABELS)}
@@ -181,7 +174,6 @@ def pretrain(recipe: Recipe, labelled: np.ndarray, unlabelled: np.ndarray) -> tu
 
 
 TRANSLATIONS = tuple(_INDEX[name] for name in ("moving left", "moving right", "moving up", "moving down"))
-ROTATIONS = tuple(_INDEX[name] for name in ("rotating clockwise", "rotating counterclockwise"))
 
 
 class Curriculum:
@@ -236,61 +228,26 @@ def finetune(recipe: Recipe, encoder_source: VideoMAEForPreTraining, clips: np.n
 
     def batch_loss(step: int) -> torch.Tensor:
         idx, plain_idx = curriculum.draw(rng, len(clips))
-        logits, target = _classify_batch(model, rng, clips[idx], labels[idx], *_take(plain, plain_idx))
+        x, y = augment(np.concatenate([clips[idx], plain[0][plain_idx]]),
+                       np.concatenate([labels[idx], plain[1][plain_idx]]), rng)
+        target = torch.from_numpy(y)
+        logits = model(to_pixel_values(x)).logits
         if curriculum.update(step, float((logits.argmax(-1) == target).float().mean())):
             history.append({"step": step, "stage": curriculum.stage})
             log.info("finetune step %d: curriculum stage %d", step + 1, curriculum.stage)
         return nn.functional.cross_entropy(logits, target, label_smoothing=0.1)
 
-    return model, _fit(model, recipe.finetune_steps, recipe.finetune_lr, batch_loss, history, "finetune", val,
-                       recipe.validate_every)
-
-
-def focus(recipe: Recipe, model: VideoMAEForVideoClassification, clips: np.ndarray, labels: np.ndarray,
-          plain: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray]) -> dict:
-    """The second fine-tuning phase, in place: a fresh cosine schedule over batches in which rotations (whose
-    direction the curriculum leaves near chance) are over-sampled from both pools; the rest are full-pool clips."""
-    torch.manual_seed(TRAIN_SEED + 1)
-    rng = np.random.default_rng(TRAIN_SEED + 1)
-    full_rotations = np.nonzero(np.isin(labels, ROTATIONS))[0]
-    plain_rotations = np.nonzero(np.isin(plain[1], ROTATIONS))[0]
-    n_any = recipe.finetune_batch - recipe.focus_rotation_full - recipe.focus_rotation_plain
-    history: list[dict] = []
-
-    def batch_loss(step: int) -> torch.Tensor:
-        idx = np.concatenate([rng.integers(0, len(clips), n_any),
-                              rng.choice(full_rotations, recipe.focus_rotation_full)])
-        plain_idx = rng.choice(plain_rotations, recipe.focus_rotation_plain)
-        logits, target = _classify_batch(model, rng, clips[idx], labels[idx], *_take(plain, plain_idx))
-        return nn.functional.cross_entropy(logits, target, label_smoothing=0.1)
-
-    return _fit(model, recipe.focus_steps, recipe.focus_lr, batch_loss, history, "focus", val, recipe.validate_every)
-
-
-def _take(pool: tuple[np.ndarray, np.ndarray], idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return pool[0][idx], pool[1][idx]
-
-
-def _classify_batch(model: VideoMAEForVideoClassification, rng: np.random.Generator, *parts: np.ndarray
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Augment clips/labels given as (clips, labels, clips, labels, ...) -> logits (B, classes), targets (B,) int64."""
-    x, y = augment(np.concatenate(parts[0::2]), np.concatenate(parts[1::2]), rng)
-    return model(to_pixel_values(x)).logits, torch.from_numpy(y)
-
-
-def _fit(model: VideoMAEForVideoClassification, steps: int, lr: float, batch_loss, history: list[dict], stage: str,
-         val: tuple[np.ndarray, np.ndarray], validate_every: int) -> dict:
-    """One classifier phase through ``_run``, validated along the way and at the end -> its training record."""
     def validate(step: int) -> None:
         accuracy = evaluate_accuracy(model, *val)
         history.append({"step": step, "val_top1": accuracy})
-        log.info("%s step %d validation top-1 %.3f", stage, step + 1, accuracy)
+        log.info("finetune step %d validation top-1 %.3f", step + 1, accuracy)
 
     start = time.time()
-    _run(model, steps, lr, batch_loss, history, stage, validate, validate_every)
+    _run(model, recipe.finetune_steps, recipe.finetune_lr, batch_loss, history, "finetune", validate,
+         recipe.validate_every)
     accuracy = evaluate_accuracy(model, *val)
-    log.info("%s: validation top-1 %.3f on %d clips", stage, accuracy, len(val[1]))
-    return {"history": history, "seconds": round(time.time() - start, 1), "val_top1": accuracy}
+    log.info("validation top-1 %.3f on %d clips", accuracy, len(val[1]))
+    return model, {"history": history, "seconds": round(time.time() - start, 1), "val_top1": accuracy}
 
 
 @torch.inference_mode()
@@ -351,9 +308,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pretrained", type=Path,
                         help="reuse a motion-tiny-pretrain folder written by an earlier run and only fine-tune")
-    parser.add_argument("--curriculum-done", type=Path, metavar="FOLDER",
-                        help="reuse a motion-tiny folder whose curriculum phase an earlier run of this recipe wrote "
-                             "and only run the focus phase (its training.json is kept and extended)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     torch.set_num_threads(args.threads)
@@ -361,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.time()
     clips, labels = generate(recipe.pool_labelled, TRAIN_SEED, "labelled", args.threads)
     plain = generate(recipe.pool_plain, PLAIN_SEED, "plain", args.threads)
-    unlabelled = (np.empty((0,), np.uint8) if args.pretrained or args.curriculum_done
+    unlabelled = (np.empty((0,), np.uint8) if args.pretrained
                   else generate(recipe.pool_unlabelled, PRETRAIN_SEED, "unlabelled", args.threads))
     val = generate(recipe.val_clips, VAL_SEED, "labelled", args.threads)
     data_seconds = round(time.time() - t0, 1)
@@ -370,25 +324,14 @@ def main(argv: list[str] | None = None) -> None:
     common = {"recipe": recipe.__dict__, "seeds": {"train": TRAIN_SEED, "plain": PLAIN_SEED,
                                                    "pretrain": PRETRAIN_SEED, "val": VAL_SEED},
               "data_seconds": data_seconds, "torch": torch.__version__, "threads": args.threads}
-    if args.curriculum_done:
-        cls = load_model(args.curriculum_done)
-        cls_record = json.loads((args.curriculum_done / "training.json").read_text(encoding="utf-8"))
-        cls_record["focus_started_from"] = "the curriculum phase of an earlier run of this recipe"
-        log.info("focus phase only, from %s", args.curriculum_done)
+    if args.pretrained:
+        pre = load_model(args.pretrained)
+        log.info("fine-tuning from %s", args.pretrained)
     else:
-        if args.pretrained:
-            pre = load_model(args.pretrained)
-            log.info("fine-tuning from %s", args.pretrained)
-        else:
-            pre, pre_record = pretrain(recipe, clips, unlabelled)
-            _save(pre, args.out / "motion-tiny-pretrain", {**common, **pre_record})
-        cls, cls_record = finetune(recipe, pre, clips, labels, plain, val)
-        cls_record = {**common, **cls_record, "total_seconds": round(time.time() - t0, 1)}
-    phase = focus(recipe, cls, clips, labels, plain, val)
-    cls_record = {**cls_record, "recipe": recipe.__dict__, "focus": phase, "val_top1": phase["val_top1"],
-                  "seconds": round(cls_record["seconds"] + phase["seconds"], 1),
-                  "total_seconds": round(cls_record["total_seconds"] + phase["seconds"], 1)}
-    _save(cls, args.out / "motion-tiny", cls_record)
+        pre, pre_record = pretrain(recipe, clips, unlabelled)
+        _save(pre, args.out / "motion-tiny-pretrain", {**common, **pre_record})
+    cls, cls_record = finetune(recipe, pre, clips, labels, plain, val)
+    _save(cls, args.out / "motion-tiny", {**common, **cls_record, "total_seconds": round(time.time() - t0, 1)})
     write_examples(args.out / "examples", EXAMPLES_SEED)
     log.info("wrote %s", args.out / "examples")
 
