@@ -372,10 +372,9 @@ def build_demo() -> gr.Blocks:
         with gr.Tab("Masking lab"):
             lab = gr.Image(label="original / masked / prediction / + visible, every sampled frame", elem_id="frames",
                            type="filepath", interactive=False, buttons=["download", "fullscreen"])
-            with gr.Row():
-                side = gr.Video(label="Side by side (original, masked, + visible)", elem_id="side-by-side",
-                                interactive=False, loop=True, buttons=["download"], height=240)
-                error = gr.Image(label="Error per patch", elem_id="error", type="filepath", interactive=False)
+            side = gr.Video(label="Side by side (original, masked, + visible)", elem_id="side-by-side",
+                            interactive=False, loop=True, buttons=["download"], height=240)
+            error = gr.Image(label="Error per patch", elem_id="error", type="filepath", interactive=False)
             gr.Markdown(explain.LAB)
             gr.Markdown(explain.STATS)
             sweep_button = gr.Button("Sweep the masking ratio (same clip and seed)")
