@@ -25,10 +25,11 @@ from torch import Tensor
 
 from .model import Attention, VideoMAEForVideoClassification, VideoMAEModel, probing
 
-ROW_CHUNK = 128  # query rows per block: a (heads, rows, N) block is ~10 MB for ViT-B, so it stays in cache
+ROW_CHUNK = 128  # query rows per block: one (heads, rows, N) buffer of ~10 MB for ViT-B, reused for every block
 
-# (layer, query rows) -> that layer's per-head matrix rows, (heads, r, N), non-negative
-LayerBlock = Callable[[int, slice], Tensor]
+# (layer, query rows, out) -> row scales (heads, r): writes that layer's per-head matrix rows, unscaled and
+# non-negative, into out (heads, r, N); the rows are out * scale[..., None]
+LayerBlock = Callable[[int, slice, Tensor], Tensor]
 
 
 @dataclass
@@ -68,6 +69,15 @@ def attention_rows(q: Tensor, k: Tensor, rows: slice) -> Tensor:
     return (q[:, rows].float() * scale @ k.float().transpose(-2, -1)).softmax(dim=-1)
 
 
+def exp_scores_into(q: Tensor, k: Tensor, rows: slice, out: Tensor) -> Tensor:
+    """The softmax rows of ``attention_rows`` left unnormalised, written into a reused buffer: exp(q[rows] k^T /
+    sqrt(d) - row max) into out (heads, r, N), returning 1 / row sums (heads, r). The caller scales the smaller
+    operand instead of the matrix, and no block is allocated per call."""
+    torch.baddbmm(out, q[:, rows].float(), k.float().transpose(-2, -1), beta=0, alpha=q.shape[-1] ** -0.5, out=out)
+    out.sub_(out.amax(dim=-1, keepdim=True)).exp_()
+    return out.sum(dim=-1).reciprocal_()
+
+
 def _row_chunks(n: int) -> Iterator[slice]:
     for start in range(0, n, ROW_CHUNK):
         yield slice(start, min(start + ROW_CHUNK, n))
@@ -84,13 +94,16 @@ def top_down_readouts(block: LayerBlock, num_layers: int, heads: int, n: int,
     once in blocks of rows (x @ B = sum over blocks of x[:, rows] @ B[rows]). Returns the readouts (L, N) and, on
     the way, u @ B_h: the mean row of each layer's per-head matrices, (L, heads, N)."""
     uniform = torch.full((1, n), 1.0 / n)
+    buffer = torch.empty(heads, min(ROW_CHUNK, n), n)  # one block of rows, reused for every block of every layer
     carried = torch.empty(0, n)  # row i: the readout whose top is layer L - 1 - i, carried down to this layer
     mean_rows = []
     for layer in reversed(range(num_layers)):
         x = torch.cat((carried, uniform))  # (k, N); the last row starts the readout whose top is this layer
         y = torch.zeros(heads, len(x), n)  # x @ B_h for every head h
         for rows in _row_chunks(n):
-            y.baddbmm_(x[:, rows].expand(heads, -1, -1), block(layer, rows))
+            out = buffer[:, :rows.stop - rows.start]  # (heads, r, N)
+            scale = block(layer, rows, out)  # (heads, r)
+            y.baddbmm_(x[:, rows] * scale[:, None, :], out)  # x diag(scale) out, per head
         mean_rows.append(y[:, -1])
         step = y.mean(dim=0)  # x @ mean_h B_h
         carried = 0.5 * (x + step) if residual == "average" else x + step
@@ -122,8 +135,9 @@ class AttentionMaps:
 def maps_from_capture(records: list[Captured]) -> AttentionMaps:
     """Attention received and rollout for every layer from captured q/k, in one streamed pass over each layer."""
     heads, n, _ = records[0].q.shape
-    rollout, received = top_down_readouts(lambda layer, rows: attention_rows(records[layer].q, records[layer].k, rows),
-                                          len(records), heads, n, "average")
+    rollout, received = top_down_readouts(
+        lambda layer, rows, out: exp_scores_into(records[layer].q, records[layer].k, rows, out),
+        len(records), heads, n, "average")
     return AttentionMaps(q=[r.q for r in records], k=[r.k for r in records], received=received, rollout=rollout)
 
 
@@ -136,10 +150,12 @@ def class_relevance(classifier: VideoMAEForVideoClassification, pixel_values: Te
         grads = torch.autograd.grad(logits[0, class_id], [rec.out for rec in records])  # L x (1, heads, N, d)
     heads, n, _ = records[0].q.shape
 
-    def weighted(layer: int, rows: slice) -> Tensor:  # (grad A * A)^+ rows of every head, (heads, r, N)
+    def weighted(layer: int, rows: slice, out: Tensor) -> Tensor:  # (grad A * A)^+ rows of every head into out
         rec = records[layer]
+        out.mul_(exp_scores_into(rec.q, rec.k, rows, out).unsqueeze(-1))  # A rows, (heads, r, N)
         grad_a = grads[layer][0, :, rows].float() @ rec.v.float().transpose(-2, -1)  # d logit / d A
-        return (grad_a * attention_rows(rec.q, rec.k, rows)).clamp(min=0)
+        out.mul_(grad_a).clamp_(min=0)
+        return torch.ones(out.shape[:2])
 
     readouts, _ = top_down_readouts(weighted, len(records), heads, n, "add")
     return readouts - 1.0 / n
