@@ -5,7 +5,9 @@ INTRO = """\
 Upload a short clip (or pick an example) and press **Analyse**. You will see what a **VideoMAE** classifier
 predicts, how its masked autoencoder rebuilds the clip from a small fraction of its patches, and where its
 attention goes. The default model is a tiny VideoMAE we trained on generated motion clips (8 motions such as
-*moving left* or *rotating clockwise*); it runs offline on a CPU in about a second.
+*moving left* or *rotating clockwise*); it runs offline on a CPU in about a second. It is reliable on the four
+translations, fair on growing and shrinking, and often wrong about the *sense* of a rotation (see its model card
+in `assets/`): a small model's limits, shown as they are.
 """
 
 PIPELINE = """\

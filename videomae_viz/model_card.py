@@ -28,6 +28,9 @@ Pre-training adds unlabelled clips with several moving objects, textures, drifti
 LIMITS = """\
 - It knows 8 kinds of motion of one dominant object in generated clips. On real footage its labels mean little
   (it has never seen a person, a hand or a natural scene); it is a teaching model, not a video classifier.
+- Within generated clips it is weakest on the sense of a rotation (clockwise or counterclockwise, see the per-class
+  numbers): telling the two apart needs the turn of the outline between frames, which this small model did not
+  learn within its training budget.
 - Reconstructions of real videos are blurry averages; they show what masked autoencoding does, not what a
   large model can do. The MCG-NJU checkpoints (CC-BY-NC-4.0) are offered in the app for that."""
 
