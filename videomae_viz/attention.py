@@ -65,14 +65,14 @@ def capture(encoder: VideoMAEModel, with_grad: bool = False, enabled: bool = Tru
 
 def attention_rows(q: Tensor, k: Tensor, rows: slice) -> Tensor:
     """softmax(q[rows] k^T / sqrt(d)) in float32: q, k (heads, N, d) -> (heads, r, N)."""
-    scale = q.shape[-1] ** -0.5
-    return (q[:, rows].float() * scale @ k.float().transpose(-2, -1)).softmax(dim=-1)
+    out = torch.empty(q.shape[0], len(range(*rows.indices(q.shape[1]))), k.shape[1])
+    return out.mul_(exp_scores_into(q, k, rows, out).unsqueeze(-1))
 
 
 def exp_scores_into(q: Tensor, k: Tensor, rows: slice, out: Tensor) -> Tensor:
-    """The softmax rows of ``attention_rows`` left unnormalised, written into a reused buffer: exp(q[rows] k^T /
-    sqrt(d) - row max) into out (heads, r, N), returning 1 / row sums (heads, r). The caller scales the smaller
-    operand instead of the matrix, and no block is allocated per call."""
+    """The rows of ``attention_rows`` left unnormalised, written into a given (reusable) buffer: exp(q[rows] k^T /
+    sqrt(d) - row max) into out (heads, r, N), returning 1 / row sums (heads, r). Callers that stream blocks scale
+    the smaller operand instead of the matrix, and allocate no block per call."""
     torch.baddbmm(out, q[:, rows].float(), k.float().transpose(-2, -1), beta=0, alpha=q.shape[-1] ** -0.5, out=out)
     out.sub_(out.amax(dim=-1, keepdim=True)).exp_()
     return out.sum(dim=-1).reciprocal_()
