@@ -27,9 +27,8 @@ from .model import Attention, VideoMAEForVideoClassification, VideoMAEModel, pro
 
 ROW_CHUNK = 128  # query rows per block: one (heads, rows, N) buffer of ~10 MB for ViT-B, reused for every block
 
-# (layer, query rows, out) -> row scales (heads, r): writes that layer's per-head matrix rows, unscaled and
-# non-negative, into out (heads, r, N); the rows are out * scale[..., None]
-LayerBlock = Callable[[int, slice, Tensor], Tensor]
+# (layer, query rows, out): writes that layer's per-head matrix rows into out (heads, r, N)
+LayerBlock = Callable[[int, slice, Tensor], None]
 
 
 @dataclass
@@ -65,17 +64,15 @@ def capture(encoder: VideoMAEModel, with_grad: bool = False, enabled: bool = Tru
 
 def attention_rows(q: Tensor, k: Tensor, rows: slice) -> Tensor:
     """softmax(q[rows] k^T / sqrt(d)) in float32: q, k (heads, N, d) -> (heads, r, N)."""
-    out = torch.empty(q.shape[0], len(range(*rows.indices(q.shape[1]))), k.shape[1])
-    return out.mul_(exp_scores_into(q, k, rows, out).unsqueeze(-1))
+    return attention_rows_into(q, k, rows, torch.empty(q.shape[0], len(range(*rows.indices(q.shape[1]))), k.shape[1]))
 
 
-def exp_scores_into(q: Tensor, k: Tensor, rows: slice, out: Tensor) -> Tensor:
-    """The rows of ``attention_rows`` left unnormalised, written into a given (reusable) buffer: exp(q[rows] k^T /
-    sqrt(d) - row max) into out (heads, r, N), returning 1 / row sums (heads, r). Callers that stream blocks scale
-    the smaller operand instead of the matrix, and allocate no block per call."""
+def attention_rows_into(q: Tensor, k: Tensor, rows: slice, out: Tensor) -> Tensor:
+    """``attention_rows`` written into a given (reusable) buffer out (heads, r, N), which it returns: the scores by
+    one batched matmul, then softmax in place (one fused pass over each row), so streaming callers allocate no
+    block per call."""
     torch.baddbmm(out, q[:, rows].float(), k.float().transpose(-2, -1), beta=0, alpha=q.shape[-1] ** -0.5, out=out)
-    out.sub_(out.amax(dim=-1, keepdim=True)).exp_()
-    return out.sum(dim=-1).reciprocal_()
+    return torch.softmax(out, dim=-1, out=out)
 
 
 def _row_chunks(n: int) -> Iterator[slice]:
@@ -102,8 +99,8 @@ def top_down_readouts(block: LayerBlock, num_layers: int, heads: int, n: int,
         y = torch.zeros(heads, len(x), n)  # x @ B_h for every head h
         for rows in _row_chunks(n):
             out = buffer[:, :rows.stop - rows.start]  # (heads, r, N)
-            scale = block(layer, rows, out)  # (heads, r)
-            y.baddbmm_(x[:, rows] * scale[:, None, :], out)  # x diag(scale) out, per head
+            block(layer, rows, out)
+            y.baddbmm_(x[:, rows].expand(heads, -1, -1), out)  # (heads, k, N) += x[:, rows] @ out, per head
         mean_rows.append(y[:, -1])
         step = y.mean(dim=0)  # x @ mean_h B_h
         carried = 0.5 * (x + step) if residual == "average" else x + step
@@ -136,7 +133,7 @@ def maps_from_capture(records: list[Captured]) -> AttentionMaps:
     """Attention received and rollout for every layer from captured q/k, in one streamed pass over each layer."""
     heads, n, _ = records[0].q.shape
     rollout, received = top_down_readouts(
-        lambda layer, rows, out: exp_scores_into(records[layer].q, records[layer].k, rows, out),
+        lambda layer, rows, out: attention_rows_into(records[layer].q, records[layer].k, rows, out),
         len(records), heads, n, "average")
     return AttentionMaps(q=[r.q for r in records], k=[r.k for r in records], received=received, rollout=rollout)
 
@@ -150,12 +147,11 @@ def class_relevance(classifier: VideoMAEForVideoClassification, pixel_values: Te
         grads = torch.autograd.grad(logits[0, class_id], [rec.out for rec in records])  # L x (1, heads, N, d)
     heads, n, _ = records[0].q.shape
 
-    def weighted(layer: int, rows: slice, out: Tensor) -> Tensor:  # (grad A * A)^+ rows of every head into out
+    def weighted(layer: int, rows: slice, out: Tensor) -> None:  # (grad A * A)^+ rows of every head into out
         rec = records[layer]
-        out.mul_(exp_scores_into(rec.q, rec.k, rows, out).unsqueeze(-1))  # A rows, (heads, r, N)
+        attention_rows_into(rec.q, rec.k, rows, out)  # A rows, (heads, r, N)
         grad_a = grads[layer][0, :, rows].float() @ rec.v.float().transpose(-2, -1)  # d logit / d A
         out.mul_(grad_a).clamp_(min=0)
-        return torch.ones(out.shape[:2])
 
     readouts, _ = top_down_readouts(weighted, len(records), heads, n, "add")
     return readouts - 1.0 / n
