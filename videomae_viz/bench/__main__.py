@@ -16,8 +16,9 @@ from .setup import Setup, random_checkpoints
 log = logging.getLogger("videomae_viz.bench")
 
 METHOD = [
-    "Times are medians of runs that alternate between the contenders (A B A B ...) after warm-up runs, in one "
-    "process; comparisons are reported as ratios. fp32, batch 1, CPU, torch's default thread count.",
+    "Times are medians of runs that alternate between the contenders, the order reversed every round (A B, B A, "
+    "...), after warm-up runs, in one process; comparisons are reported as ratios. fp32, batch 1, CPU, torch's "
+    "default thread count.",
     "Models have seeded random weights (the training initialisation), written once with our save_pretrained and "
     "loaded by our load_model and by transformers' from_pretrained, so both run the same weights on the same input.",
     "bf16 means torch.autocast on the CPU around the same fp32 models, for ours and for transformers alike.",

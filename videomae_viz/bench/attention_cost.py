@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import statistics
 from pathlib import Path
 
 import torch
@@ -17,7 +18,7 @@ from .reference import load_reference
 from .report import Row, Target
 from .setup import Setup
 from .speed import ALTERNATED, forward, random_input
-from .timing import alternate
+from .timing import alternate, rounds
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +81,15 @@ def time_rows(setup: Setup, classifier: Path) -> list[Row]:
     maps = maps_from_capture(records)
     token = config.num_patches // 2
     log.info("attention maps: time")
-    seconds = alternate({
+    timed = rounds({
         "plain": lambda: forward(model, x),
         "capture": lambda: captured_forward(model, x),
         "maps": lambda: maps_from_capture(records),
         "query": lambda: query_rows(maps, token),
-    }, setup.repeats, setup.warmup)
+    }, 2 * setup.repeats, setup.warmup)
+    seconds = {name: statistics.median(values) for name, values in timed.items()}
     plain = seconds["plain"]
-    capture_cost = max(seconds["capture"] - plain, 0.0)
+    capture_cost = max(statistics.median(c - p for c, p in zip(timed["capture"], timed["plain"])), 0.0)
     total = capture_cost + seconds["maps"] + seconds["query"]
     relevance = alternate({"relevance": lambda: class_relevance(model, x, 0)}, setup.slow_repeats, 1)["relevance"]
     sdpa, eager = load_reference(classifier, "sdpa"), load_reference(classifier, "eager")
@@ -96,7 +98,8 @@ def time_rows(setup: Setup, classifier: Path) -> list[Row]:
     return [
         Row(SECTION, "classifying forward, plain", plain, "s", None, ALTERNATED),
         Row(SECTION, "capturing q/k during that forward, extra", capture_cost / plain, "x forward", None,
-            "median(captured forward) - median(plain), over the plain forward"),
+            f"median over {2 * setup.repeats} rounds of (captured forward - plain forward) in the same round, over "
+            "the plain forward; 0 if negative"),
         Row(SECTION, "attention received + rollout, all layers and heads", seconds["maps"] / plain, "x forward",
             None, "maps_from_capture on the captured q/k"),
         Row(SECTION, "query rows: one token, all layers and heads", seconds["query"] / plain, "x forward", None,

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 SPEED = "Model forward"
 ACCURACY = "bf16 accuracy"
 MASKING = "Masked pre-training forward"
-ALTERNATED = "alternating runs (A B A B ...) after warm-up; median"
+ALTERNATED = "alternating runs, order reversed every round (A B, B A, ...), after warm-up; median"
 
 
 def precision(dtype: torch.dtype) -> AbstractContextManager:

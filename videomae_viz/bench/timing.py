@@ -9,19 +9,27 @@ from collections.abc import Callable
 import torch
 
 
-def alternate(runs: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, float]:
-    """Call every run ``warmup`` times, then ``repeats`` rounds of one call each in turn (A B A B ...), so that
-    drifting machine load hits all of them alike. Returns the median seconds per run name."""
+def rounds(runs: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, list[float]]:
+    """Call every run ``warmup`` times, then ``repeats`` rounds of one call each in turn, the order reversed every
+    other round (A B C, C B A, ...), so that neither drifting machine load nor the place in a round favours one run.
+    Returns the seconds of every round, per run name."""
     for _ in range(warmup):
         for run in runs.values():
             run()
     seconds: dict[str, list[float]] = {name: [] for name in runs}
+    order = list(runs.items())
     for _ in range(repeats):
-        for name, run in runs.items():
+        for name, run in order:
             start = time.perf_counter()
             run()
             seconds[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in seconds.items()}
+        order.reverse()
+    return seconds
+
+
+def alternate(runs: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, float]:
+    """The median seconds per run name over ``rounds``."""
+    return {name: statistics.median(values) for name, values in rounds(runs, repeats, warmup).items()}
 
 
 def matmul_peak(size: int, dtype: torch.dtype, repeats: int) -> float:
