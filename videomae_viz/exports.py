@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from .config import VideoMAEConfig
 from .pipeline import Analysis, VideoMAEPipeline
-from .render import figure_to_array, grid, heatmap_figure, panels, save_png, titled_columns, upscale
+from .render import figure_to_array, grid, heatmap_figure, panels, run_all, save_png, titled_columns, upscale
 from .video_io import write_mp4
 
 DISPLAY_SIDE = 224  # frames smaller than this are upscaled (nearest) so patches stay visible
@@ -16,18 +19,11 @@ DISPLAY_SIDE = 224  # frames smaller than this are upscaled (nearest) so patches
 def export_files(pipeline: VideoMAEPipeline, analysis: Analysis, directory: str | Path,
                  relevance_class: int | None = None, fps: float = 4.0) -> dict[str, str]:
     """Write original/masked/prediction/reconstruction grids, side_by_side.mp4 and, when the analysis has attention
-    maps, attention.png (rollout) and relevance.png (for ``relevance_class``). Returns {name: path}."""
+    maps, attention.png (rollout) and relevance.png (for ``relevance_class``), several files at once. Returns
+    {name: path}."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    views = panels(analysis.frames, analysis.predicted, analysis.pixel_mask)
-    factor = max(1, DISPLAY_SIDE // analysis.frames.shape[1])
-    files = {"original": "original", "masked": "masked", "prediction": "prediction", "+ visible": "reconstruction"}
-    written = {files[name]: str(save_png(grid(upscale(video, factor)), directory / f"{files[name]}.png"))
-               for name, video in views.items()}
-    ratio = 1 - analysis.visible_tokens / analysis.tokens
-    titles = ["original", f"masked {ratio:.0%}", "prediction", "+ visible"]
-    side = titled_columns([upscale(v, factor) for v in views.values()], titles)
-    written["side_by_side"] = str(write_mp4(side, directory / "side_by_side.mp4", fps=fps))
+    jobs: dict[str, Callable[[], Path]] = {}
     if analysis.attention is not None:
         config = pipeline.classifier_config
         figures = {"attention": (analysis.attention.rollout[-1], "Attention rollout through all layers (head mean), "
@@ -38,7 +34,25 @@ def export_files(pipeline: VideoMAEPipeline, analysis: Analysis, directory: str 
                                     "(Chefer et al. 2021, all layers)", "relevance")
         for name, (values, title, label) in figures.items():
             heat = values.reshape(config.grid).numpy().astype(np.float32)
-            fig = heatmap_figure(analysis.classifier_frames, heat, config.tubelet_size, title, label,
-                                 patch=config.patch_size)
-            written[name] = str(save_png(figure_to_array(fig), directory / f"{name}.png"))
-    return written
+            jobs[name] = functools.partial(_figure_png, analysis.classifier_frames, heat, config, title, label,
+                                           directory / f"{name}.png")
+    views = panels(analysis.frames, analysis.predicted, analysis.pixel_mask)
+    factor = max(1, DISPLAY_SIDE // analysis.frames.shape[1])
+    ratio = 1 - analysis.visible_tokens / analysis.tokens
+    titles = ["original", f"masked {ratio:.0%}", "prediction", "+ visible"]
+    jobs["side_by_side"] = lambda: write_mp4(titled_columns([upscale(v, factor) for v in views.values()], titles),
+                                             directory / "side_by_side.mp4", fps=fps)
+    files = {"original": "original", "masked": "masked", "prediction": "prediction", "+ visible": "reconstruction"}
+    for view, name in files.items():
+        jobs[name] = functools.partial(_grid_png, views[view], factor, directory / f"{name}.png")
+    return {name: str(path) for name, path in zip(jobs, run_all(list(jobs.values())))}
+
+
+def _grid_png(video: np.ndarray, factor: int, path: Path) -> Path:
+    return save_png(grid(upscale(video, factor)), path)
+
+
+def _figure_png(frames: np.ndarray, heat: np.ndarray, config: VideoMAEConfig, title: str, label: str,
+                path: Path) -> Path:
+    fig = heatmap_figure(frames, heat, config.tubelet_size, title, label, patch=config.patch_size)
+    return save_png(figure_to_array(fig), path)

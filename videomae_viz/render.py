@@ -6,10 +6,15 @@ renders in worker threads). Frames are uint8 (T, H, W, 3); pixel masks are bool 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
@@ -18,6 +23,15 @@ from matplotlib.patches import Rectangle
 from PIL import Image, ImageDraw, ImageFont
 
 GREY = np.array([96, 96, 96], dtype=np.uint8)  # what hidden (or not predicted) patches look like
+RENDER_THREADS = min(4, os.cpu_count() or 1)
+T = TypeVar("T")
+
+
+def run_all(jobs: Sequence[Callable[[], T]]) -> list[T]:
+    """Run independent rendering jobs on ``RENDER_THREADS`` threads; their results in order. PNG compression and
+    H.264 encoding release the GIL, so they overlap with figure drawing (which holds it): list figures first."""
+    with ThreadPoolExecutor(max_workers=RENDER_THREADS) as pool:
+        return list(pool.map(lambda job: job(), jobs))
 
 
 def masked_view(frames: np.ndarray, pixel_mask: np.ndarray) -> np.ndarray:
@@ -92,42 +106,58 @@ def panels(frames: np.ndarray, predicted: np.ndarray, pixel_mask: np.ndarray) ->
     }
 
 
+def heat_overlay(frame: np.ndarray, heat: np.ndarray, norm: Normalize, cmap: str, alpha: float = 0.55) -> np.ndarray:
+    """One time slice's map over its frame: (H, W, 3) uint8 and (h, w) float -> (H, W, 3) uint8, each token's colour
+    (nearest upsampling over its patch) blended with weight ``alpha`` over the frame."""
+    H, W = frame.shape[:2]
+    h, w = heat.shape
+    colours = colormaps[cmap](norm(heat))[..., :3].astype(np.float32)  # (h, w, 3) in [0, 1]
+    up = colours[(np.arange(H) * h) // H][:, (np.arange(W) * w) // W]  # (H, W, 3)
+    return np.round((1 - alpha) * frame + (alpha * 255) * up).astype(np.uint8)
+
+
 def heatmap_figure(frames: np.ndarray, heat: np.ndarray, tubelet: int, title: str, label: str,
                    marker: tuple[int, int, int] | None = None, patch: int = 16, cmap: str = "inferno") -> Figure:
-    """Token values over the frames: one panel per tubelet time slice (its first frame under the map, nearest
-    upsampling, alpha 0.55), a colour bar, and the share of the map's mass per time slice underneath.
+    """Token values over the frames: one panel per tubelet time slice (its first frame under the map, see
+    ``heat_overlay``), a colour bar, and the share of the map's mass per time slice underneath.
 
     frames (T, H, W, 3) uint8; heat (t, h, w) float; marker (t, row, col) outlines one token.
+    The panels are composed into one image and drawn on one axes: a figure of many small axes takes several times
+    longer to build and draw, and the app redraws this figure whenever the layer, head or mode changes.
     """
     t = heat.shape[0]
     H, W = frames.shape[1:3]
-    width, height = max(6.0, 1.45 * t + 1.2), 3.5  # inches
-    fig = Figure(figsize=(width, height), dpi=110)
-    # Fixed margins in inches rather than a layout engine, which would take longer than drawing the figure.
-    rows = fig.add_gridspec(2, t, height_ratios=(3.2, 1.0), left=0.55 / width, right=1 - 1.0 / width,
-                            top=1 - 0.5 / height, bottom=0.5 / height, wspace=0.06, hspace=0.12)
     low, high = float(heat.min()), float(heat.max())
     norm = Normalize(vmin=low, vmax=max(high, low + 1e-12))  # the colour bar states the range
-    panels_axes = []
-    for i in range(t):
-        ax = fig.add_subplot(rows[0, i])
-        ax.imshow(frames[i * tubelet], extent=(0, W, H, 0))
-        ax.imshow(heat[i], cmap=cmap, norm=norm, alpha=0.55, extent=(0, W, H, 0), interpolation="nearest")
-        if marker is not None and marker[0] == i:
-            ax.add_patch(Rectangle((marker[2] * patch, marker[1] * patch), patch, patch, fill=False, edgecolor="cyan",
-                                   linewidth=2))
-        ax.set_title(f"frames {i * tubelet}–{i * tubelet + tubelet - 1}", fontsize=7)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        panels_axes.append(ax)
-    frames_box = rows[0, :].get_position(fig)
-    colour_bar = fig.add_axes((frames_box.x1 + 0.15 / width, frames_box.y0, 0.12 / width, frames_box.height))
+    gap = max(2, round(W * 0.045))  # white pixels between panels
+    panels_list = [heat_overlay(frames[i * tubelet], heat[i], norm, cmap) for i in range(t)]
+    image = np.concatenate(_interleave(panels_list, gap, axis=1), axis=1)  # (H, t*W + (t-1)*gap, 3)
+    panel = 1.35  # inches per frame panel; the rest of the layout in inches too, so no layout engine is needed
+    image_w = panel * image.shape[1] / H
+    left, right, bottom, bars_h, between, top = 0.55, 1.0, 0.5, 0.8, 0.45, 0.75
+    width, height = left + image_w + right, bottom + bars_h + between + panel + top
+    dpi = 110
+    fig = Figure(figsize=(width, height), dpi=dpi)
+    ax = fig.add_axes((left / width, (bottom + bars_h + between) / height, image_w / width, panel / height))
+    sharp = H <= panel * dpi  # enlarged: keep patch edges sharp; reduced: smooth, without aliasing
+    ax.imshow(image, extent=(0, image.shape[1], H, 0), interpolation="nearest" if sharp else "antialiased")
+    ax.set_axis_off()
+    centres = [i * (W + gap) + W / 2 for i in range(t)]
+    spans = [f"{i * tubelet}–{i * tubelet + tubelet - 1}" for i in range(t)]
+    for centre, span in zip(centres, spans):
+        ax.text(centre, -H * 0.04, f"frames {span}", ha="center", va="bottom", fontsize=7)
+    if marker is not None:
+        x0 = marker[0] * (W + gap) + marker[2] * patch
+        ax.add_patch(Rectangle((x0, marker[1] * patch), patch, patch, fill=False, edgecolor="cyan", linewidth=2))
+    colour_bar = fig.add_axes(((left + image_w + 0.15) / width, (bottom + bars_h + between) / height, 0.12 / width,
+                               panel / height))
     fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=colour_bar, label=label)
     profile = heat.reshape(t, -1).sum(axis=1)
     profile = profile / max(float(profile.sum()), 1e-12)
-    bars = fig.add_subplot(rows[1, :])
-    bars.bar(np.arange(t), profile, color="#555555")
-    bars.set_xticks(np.arange(t), [f"{i * tubelet}–{i * tubelet + tubelet - 1}" for i in range(t)], fontsize=7)
+    bars = fig.add_axes((left / width, bottom / height, image_w / width, bars_h / height))
+    bars.bar(centres, profile, width=W * 0.8, color="#555555")
+    bars.set_xlim(0, image.shape[1])
+    bars.set_xticks(centres, spans, fontsize=7)
     bars.set_ylabel("share", fontsize=7)
     bars.set_xlabel("mass per time slice (frames)", fontsize=7)
     bars.tick_params(labelsize=7)

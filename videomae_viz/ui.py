@@ -33,7 +33,8 @@ from .checkpoints import ASSETS, CheckpointError
 from .masking import STRATEGIES
 from .pipeline import DEFAULT_PRESET, PRESETS, Analysis, Settings, TimeLimitError, VideoMAEPipeline
 from .reconstruction import STATS_LEAK_FREE, STATS_MODES
-from .render import Strip, figure_to_array, heatmap_figure, lab_grid, panels, save_png, sweep_figure, upscale
+from .render import (Strip, figure_to_array, heatmap_figure, lab_grid, panels, run_all, save_png, sweep_figure,
+                     upscale)
 from .video_io import VideoReadError, write_mp4
 
 log = logging.getLogger(__name__)
@@ -224,36 +225,44 @@ def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, see
         raise gr.Error(str(err)) from None
     folder = request_folder()
     session = Session(preset=preset, settings=settings, analysis=analysis, query=_default_query(pipeline))
-    progress(0.9, desc="rendering")
-    views = panels(analysis.frames, analysis.predicted, analysis.pixel_mask)
-    factor = _factor(analysis.frames.shape[1])
-    lab = _png(lab_grid({name: upscale(v, factor) for name, v in views.items()}), folder, "lab")
-    side = np.concatenate([upscale(views["original"], factor), upscale(views["masked"], factor),
-                           upscale(views["+ visible"], factor)], axis=2)
-    video_out = str(write_mp4(side, folder / "side_by_side.mp4", fps=4.0))
-    config = pipeline.reconstructor_config
-    error = analysis.reconstruction.patch_error.reshape(config.grid).numpy()
-    error_fig = heatmap_figure(analysis.frames, error, config.tubelet_size,
-                               "Squared error per hidden patch (visible patches are 0)", "mean squared error",
-                               patch=config.patch_size, cmap="viridis")
-    error_png = _png(figure_to_array(error_fig), folder, "error")
     reversed_labels = None
     if reverse:
         with torch.inference_mode():
             labels, _ = pipeline.classify(analysis.classifier_input.flip(1), settings.top_k)
         reversed_labels = dict(labels)
+    progress(0.9, desc="rendering")
+    views = panels(analysis.frames, analysis.predicted, analysis.pixel_mask)
+    factor = _factor(analysis.frames.shape[1])
+    config = pipeline.reconstructor_config
+    error = analysis.reconstruction.patch_error.reshape(config.grid).numpy()
     strip = _strip(pipeline, analysis)
-    strip_png = _png(strip.image(analysis.classifier_frames, pipeline.classifier_config.tubelet_size, session.query),
-                     folder, "strip")
-    attn_png = attention_image(pipeline, session, "rollout", analysis.attention.num_layers, "mean", None, folder)
+
+    def error_png() -> str:
+        fig = heatmap_figure(analysis.frames, error, config.tubelet_size,
+                             "Squared error per hidden patch (visible patches are 0)", "mean squared error",
+                             patch=config.patch_size, cmap="viridis")
+        return _png(figure_to_array(fig), folder, "error")
+
+    def video_out() -> str:
+        side = np.concatenate([upscale(views[name], factor) for name in ("original", "masked", "+ visible")], axis=2)
+        return str(write_mp4(side, folder / "side_by_side.mp4", fps=4.0))
+
+    attn_png, error_file, video_file, lab, strip_png = run_all([  # figures first: they hold the GIL
+        lambda: attention_image(pipeline, session, "rollout", analysis.attention.num_layers, "mean", None, folder),
+        error_png,
+        video_out,
+        lambda: _png(lab_grid({name: upscale(v, factor) for name, v in views.items()}), folder, "lab"),
+        lambda: _png(strip.image(analysis.classifier_frames, pipeline.classifier_config.tubelet_size, session.query),
+                     folder, "strip"),
+    ])
     heads = ["mean"] + [str(h + 1) for h in range(analysis.attention.num_heads)]
     label_names = [name for name, _ in analysis.labels]
     return (
         dict(analysis.labels),
         gr.update(value=reversed_labels, visible=reverse),
         lab,
-        video_out,
-        error_png,
+        video_file,
+        error_file,
         _counters(pipeline, session),
         strip_png,
         attn_png,

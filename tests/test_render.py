@@ -1,0 +1,53 @@
+"""Rendering: the heat overlay puts each token's colour on its own patch, the heatmap figure draws the query
+marker, and parallel rendering keeps the order of its jobs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib import colormaps
+from matplotlib.colors import Normalize
+
+from videomae_viz.render import figure_to_array, heat_overlay, heatmap_figure, run_all
+
+CYAN = np.array([0, 255, 255])
+
+
+def test_heat_overlay_colours_exactly_the_token_patch():
+    frame = np.full((96, 96, 3), 100, dtype=np.uint8)
+    heat = np.zeros((6, 6), dtype=np.float32)
+    heat[2, 3] = 1.0  # token (row 2, col 3): pixels rows 32-47, columns 48-63 with patch 16
+    out = heat_overlay(frame, heat, Normalize(0.0, 1.0), "inferno", alpha=0.55)
+    hot = np.round(0.45 * 100 + 0.55 * 255 * np.array(colormaps["inferno"](1.0)[:3])).astype(np.uint8)
+    cold = np.round(0.45 * 100 + 0.55 * 255 * np.array(colormaps["inferno"](0.0)[:3])).astype(np.uint8)
+    inside = np.zeros((96, 96), dtype=bool)
+    inside[32:48, 48:64] = True
+    assert (out[inside] == hot).all()
+    assert (out[~inside] == cold).all()
+
+
+@pytest.mark.parametrize("side", [96, 224])
+def test_heatmap_figure_draws_the_marker_only_when_asked(side):
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 200, (4, side, side, 3), dtype=np.uint8)
+    grid = side // 16
+    heat = rng.random((2, grid, grid)).astype(np.float32)
+    plain = figure_to_array(heatmap_figure(frames, heat, 2, "title", "label"))
+    marked = figure_to_array(heatmap_figure(frames, heat, 2, "title", "label", marker=(1, 2, 3)))
+    assert plain.dtype == np.uint8 and plain.ndim == 3 and plain.shape == marked.shape
+    cyan = (np.abs(marked.astype(int) - CYAN).sum(axis=-1) < 40)
+    assert not (np.abs(plain.astype(int) - CYAN).sum(axis=-1) < 40).any()
+    ys, xs = np.nonzero(cyan)
+    assert len(xs) > 20
+    assert xs.min() > plain.shape[1] * 0.4  # the second of two panels, not the first
+    assert (plain != marked).any(axis=-1).sum() < plain.shape[0] * plain.shape[1] * 0.01  # only the outline differs
+
+
+def test_run_all_keeps_job_order_and_raises_job_errors():
+    assert run_all([lambda i=i: i * i for i in range(7)]) == [i * i for i in range(7)]
+
+    def fails() -> None:
+        raise ValueError("bad job")
+
+    with pytest.raises(ValueError, match="bad job"):
+        run_all([lambda: 1, fails])
