@@ -25,7 +25,7 @@ from torch import Tensor
 
 from .model import Attention, VideoMAEForVideoClassification, VideoMAEModel, probing
 
-ROW_CHUNK = 128  # query rows per block: one (heads, rows, N) buffer of ~10 MB for ViT-B, reused for every block
+ROW_CHUNK = 64  # query rows per block: one (heads, rows, N) buffer of ~5 MB for ViT-B, reused for every block
 
 # (layer, query rows, out): writes that layer's per-head matrix rows into out (heads, r, N)
 LayerBlock = Callable[[int, slice, Tensor], None]
