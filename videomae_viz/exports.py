@@ -36,20 +36,21 @@ def export_files(pipeline: VideoMAEPipeline, analysis: Analysis, directory: str 
             heat = values.reshape(config.grid).numpy().astype(np.float32)
             jobs[name] = functools.partial(_figure_png, analysis.classifier_frames, heat, config, title, label,
                                            directory / f"{name}.png")
-    views = panels(analysis.frames, analysis.predicted, analysis.pixel_mask)
     factor = max(1, DISPLAY_SIDE // analysis.frames.shape[1])
+    views = {name: upscale(v, factor) for name, v in panels(analysis.frames, analysis.predicted,
+                                                            analysis.pixel_mask).items()}  # as displayed
     ratio = 1 - analysis.visible_tokens / analysis.tokens
     titles = ["original", f"masked {ratio:.0%}", "prediction", "+ visible"]
-    jobs["side_by_side"] = lambda: write_mp4(titled_columns([upscale(v, factor) for v in views.values()], titles),
+    jobs["side_by_side"] = lambda: write_mp4(titled_columns(list(views.values()), titles),
                                              directory / "side_by_side.mp4", fps=fps)
     files = {"original": "original", "masked": "masked", "prediction": "prediction", "+ visible": "reconstruction"}
     for view, name in files.items():
-        jobs[name] = functools.partial(_grid_png, views[view], factor, directory / f"{name}.png")
+        jobs[name] = functools.partial(_grid_png, views[view], directory / f"{name}.png")
     return {name: str(path) for name, path in zip(jobs, run_all(list(jobs.values())))}
 
 
-def _grid_png(video: np.ndarray, factor: int, path: Path) -> Path:
-    return save_png(grid(upscale(video, factor)), path)
+def _grid_png(video: np.ndarray, path: Path) -> Path:
+    return save_png(grid(video), path)
 
 
 def _figure_png(frames: np.ndarray, heat: np.ndarray, config: VideoMAEConfig, title: str, label: str,

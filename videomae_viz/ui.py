@@ -231,8 +231,9 @@ def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, see
             labels, _ = pipeline.classify(analysis.classifier_input.flip(1), settings.top_k)
         reversed_labels = dict(labels)
     progress(0.9, desc="rendering")
-    views = panels(analysis.frames, analysis.predicted, analysis.pixel_mask)
     factor = _factor(analysis.frames.shape[1])
+    views = {name: upscale(v, factor) for name, v in panels(analysis.frames, analysis.predicted,
+                                                            analysis.pixel_mask).items()}  # as displayed
     config = pipeline.reconstructor_config
     error = analysis.reconstruction.patch_error.reshape(config.grid).numpy()
     strip = _strip(pipeline, analysis)
@@ -244,14 +245,14 @@ def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, see
         return _png(figure_to_array(fig), folder, "error")
 
     def video_out() -> str:
-        side = np.concatenate([upscale(views[name], factor) for name in ("original", "masked", "+ visible")], axis=2)
+        side = np.concatenate([views[name] for name in ("original", "masked", "+ visible")], axis=2)
         return str(write_mp4(side, folder / "side_by_side.mp4", fps=4.0))
 
     attn_png, error_file, video_file, lab, strip_png = run_all([  # figures first: they hold the GIL
         lambda: attention_image(pipeline, session, "rollout", analysis.attention.num_layers, "mean", None, folder),
         error_png,
         video_out,
-        lambda: _png(lab_grid({name: upscale(v, factor) for name, v in views.items()}), folder, "lab"),
+        lambda: _png(lab_grid(views), folder, "lab"),
         lambda: _png(strip.image(analysis.classifier_frames, pipeline.classifier_config.tubelet_size, session.query),
                      folder, "strip"),
     ])
