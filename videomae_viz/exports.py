@@ -10,10 +10,8 @@ import numpy as np
 
 from .config import VideoMAEConfig
 from .pipeline import Analysis, VideoMAEPipeline
-from .render import figure_to_array, grid, heatmap_figure, panels, run_all, save_png, titled_columns, upscale
+from .render import displayed_panels, figure_to_array, grid, heatmap_figure, run_all, save_png, titled_columns
 from .video_io import write_mp4
-
-DISPLAY_SIDE = 224  # frames smaller than this are upscaled (nearest) so patches stay visible
 
 
 def export_files(pipeline: VideoMAEPipeline, analysis: Analysis, directory: str | Path,
@@ -36,9 +34,7 @@ def export_files(pipeline: VideoMAEPipeline, analysis: Analysis, directory: str 
             heat = values.reshape(config.grid).numpy().astype(np.float32)
             jobs[name] = functools.partial(_figure_png, analysis.classifier_frames, heat, config, title, label,
                                            directory / f"{name}.png")
-    factor = max(1, DISPLAY_SIDE // analysis.frames.shape[1])
-    views = {name: upscale(v, factor) for name, v in panels(analysis.frames, analysis.predicted,
-                                                            analysis.pixel_mask).items()}  # as displayed
+    views = displayed_panels(analysis.frames, analysis.predicted, analysis.pixel_mask)
     ratio = 1 - analysis.visible_tokens / analysis.tokens
     titles = ["original", f"masked {ratio:.0%}", "prediction", "+ visible"]
     jobs["side_by_side"] = lambda: write_mp4(titled_columns(list(views.values()), titles),

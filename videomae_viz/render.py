@@ -44,6 +44,14 @@ def prediction_view(predicted: np.ndarray, pixel_mask: np.ndarray) -> np.ndarray
     return np.where(pixel_mask[..., None], predicted, GREY)
 
 
+DISPLAY_SIDE = 224  # frames smaller than this are upscaled (nearest) so patches stay visible
+
+
+def display_factor(side: int) -> int:
+    """The integer factor ``upscale`` uses to show frames of ``side`` pixels: DISPLAY_SIDE // side, at least 1."""
+    return max(1, DISPLAY_SIDE // side)
+
+
 def upscale(frames: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour upscaling of (..., H, W, 3) by an integer factor, so patch edges stay sharp."""
     if factor <= 1:
@@ -104,6 +112,12 @@ def panels(frames: np.ndarray, predicted: np.ndarray, pixel_mask: np.ndarray) ->
         "prediction": prediction_view(predicted, pixel_mask),
         "+ visible": predicted,
     }
+
+
+def displayed_panels(frames: np.ndarray, predicted: np.ndarray, pixel_mask: np.ndarray) -> dict[str, np.ndarray]:
+    """``panels`` as the app and the exports show them, upscaled by ``display_factor``: (T, H', W', 3) uint8 each."""
+    factor = display_factor(frames.shape[1])
+    return {name: upscale(view, factor) for name, view in panels(frames, predicted, pixel_mask).items()}
 
 
 def heat_overlay(frame: np.ndarray, heat: np.ndarray, norm: Normalize, cmap: str, alpha: float = 0.55) -> np.ndarray:

@@ -33,8 +33,8 @@ from .checkpoints import ASSETS, CheckpointError
 from .masking import STRATEGIES
 from .pipeline import DEFAULT_PRESET, PRESETS, Analysis, Settings, TimeLimitError, VideoMAEPipeline
 from .reconstruction import STATS_LEAK_FREE, STATS_MODES
-from .render import (Strip, figure_to_array, heatmap_figure, lab_grid, panels, run_all, save_png, sweep_figure,
-                     upscale)
+from .render import (Strip, display_factor, displayed_panels, figure_to_array, heatmap_figure, lab_grid, run_all,
+                     save_png, sweep_figure)
 from .video_io import VideoReadError, write_mp4
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,6 @@ REQUEST_SECONDS = 120.0
 KEEP_SECONDS = 1800.0
 SESSION_SECONDS = 1800  # how long a browser session's last analysis stays in memory
 CACHE_SWEEP_SECONDS = 600  # how often Gradio looks for cached files older than the keep time
-DISPLAY_SIDE = 224
 MODES = tuple(explain.ATTENTION)
 SWEEP_RATIOS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
@@ -139,10 +138,6 @@ def _png(image: np.ndarray, folder: Path, name: str) -> str:
     return str(save_png(image, folder / f"{name}.png"))
 
 
-def _factor(side: int) -> int:
-    return max(1, DISPLAY_SIDE // side)
-
-
 def _counters(pipeline: VideoMAEPipeline, session: Session) -> str:
     a, s = session.analysis, session.settings
     rec, config = a.reconstruction, pipeline.reconstructor_config
@@ -170,7 +165,7 @@ def _counters(pipeline: VideoMAEPipeline, session: Session) -> str:
 def _strip(pipeline: VideoMAEPipeline, analysis: Analysis) -> Strip:
     config = pipeline.classifier_config
     return Strip(slices=config.grid[0], side=config.image_size, patch=config.patch_size,
-                 factor=_factor(config.image_size))
+                 factor=display_factor(config.image_size))
 
 
 def attention_image(pipeline: VideoMAEPipeline, session: Session, mode: str, layer: int, head: str,
@@ -231,9 +226,7 @@ def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, see
             labels, _ = pipeline.classify(analysis.classifier_input.flip(1), settings.top_k)
         reversed_labels = dict(labels)
     progress(0.9, desc="rendering")
-    factor = _factor(analysis.frames.shape[1])
-    views = {name: upscale(v, factor) for name, v in panels(analysis.frames, analysis.predicted,
-                                                            analysis.pixel_mask).items()}  # as displayed
+    views = displayed_panels(analysis.frames, analysis.predicted, analysis.pixel_mask)
     config = pipeline.reconstructor_config
     error = analysis.reconstruction.patch_error.reshape(config.grid).numpy()
     strip = _strip(pipeline, analysis)
