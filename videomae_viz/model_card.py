@@ -28,9 +28,9 @@ Pre-training adds unlabelled clips with several moving objects, textures, drifti
 LIMITS = """\
 - It knows 8 kinds of motion of one dominant object in generated clips. On real footage its labels mean little
   (it has never seen a person, a hand or a natural scene); it is a teaching model, not a video classifier.
-- Within generated clips it is weakest on the sense of a rotation (clockwise or counterclockwise, see the per-class
-  numbers): telling the two apart needs the turn of the outline between frames, which this small model did not
-  learn within its training budget.
+- Within generated clips it is weakest on the sense of a rotation and on growing vs shrinking (see the per-class
+  numbers): the sense of a rotation is a product of where a patch sits on the object and how it moves, which this
+  small model learns late and only in part within its training budget.
 - Reconstructions of real videos are blurry averages; they show what masked autoencoding does, not what a
   large model can do. The MCG-NJU checkpoints (CC-BY-NC-4.0) are offered in the app for that."""
 
@@ -54,9 +54,12 @@ def _recipe_lines(record: dict) -> list[str]:
         f"{recipe['finetune_lr']:g}, cross-entropy with label smoothing 0.1, mean pooling + `fc_norm`, initialised "
         "from the pre-trained encoder. A curriculum (`train.Curriculum`): plain solid-object clips of the four "
         "translations, then plain clips of all eight motions, then the full-variety pool with "
-        f"{recipe['plain_share']:.0%} plain clips per batch; an early stage ends when "
-        f"{recipe['advance_accuracy']:.0%} of its last 50 batches' clips are right, or after "
-        f"{recipe['stage_steps']} steps. {_stages(record)}",
+        f"{recipe['plain_share']:.0%} plain clips per batch. Plain clips are drawn class by class, weighted by "
+        "each class's error rate over the last 50 batches, so the motions not yet found get the most practice; "
+        f"an early stage ends when every one of its classes is right on {recipe['advance_accuracy']:.0%} of its "
+        f"clips in the last 50 batches, or after {recipe['stage_steps']} steps. {_stages(record)}",
+        f"- Numerics: {'bfloat16 autocast for the forward pass' if recipe.get('bf16') else 'float32 throughout'}"
+        "; weights, gradients and optimiser state in float32. The shipped weights are float32.",
         f"- Data: {recipe['pool_labelled']} labelled clips (seed {seeds['train']}), {recipe['pool_plain']} plain "
         f"clips (seed {seeds['plain']}), {recipe['pool_unlabelled']} unlabelled clips (seed {seeds['pretrain']}); "
         f"validation {recipe['val_clips']} clips (seed {seeds['val']}).",
