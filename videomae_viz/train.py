@@ -1,6 +1,6 @@
 """Train the embedded default pair from scratch: masked-autoencoder pre-training, then classifier fine-tuning.
 
-    python -m videomae_viz.train --out assets            # the shipped recipe (about 75 min on 2 CPU cores)
+    python -m videomae_viz.train --out assets            # the shipped recipe (about 85 min on 2 CPU cores)
     python -m videomae_viz.train --out /tmp/x --smoke    # a few steps of each stage, for CI
 
 Everything is generated procedurally by ``synthetic`` (no downloads) with fixed seeds. Each stage writes a hub-layout
