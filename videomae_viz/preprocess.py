@@ -223,11 +223,18 @@ class VideoMAEProcessor:
             table = (table - mean[:, None]) / std[:, None]
         return torch.from_numpy(table)
 
+    def to_pixel_values(self, frames: np.ndarray) -> torch.Tensor:
+        """Cropped frames (..., h, w, 3) uint8 -> pixel values (..., 3, h, w) float32, each level looked up in
+        ``_value_table``. Used for single clips and for training batches (B, T, h, w, 3) alike."""
+        table = self._value_table().numpy()  # (3, 256)
+        out = np.empty((*frames.shape[:-3], 3, *frames.shape[-3:-1]), np.float32)  # (..., 3, h, w)
+        for channel in range(3):
+            np.take(table[channel], frames[..., channel], out=out[..., channel, :, :])
+        return torch.from_numpy(out)
+
     def __call__(self, frames: Sequence[np.ndarray] | np.ndarray) -> dict[str, torch.Tensor]:
         """Frames (H, W, 3) uint8 -> ``{"pixel_values": (1, T, 3, h, w) float32}``."""
-        levels = torch.from_numpy(self.crop_frames(frames)).permute(0, 3, 1, 2).contiguous()  # (T, 3, h, w) uint8
-        index = levels.long() + torch.arange(0, 3 * 256, 256).view(3, 1, 1)  # into the flattened (3, 256) table
-        return {"pixel_values": torch.take(self._value_table(), index)[None]}
+        return {"pixel_values": self.to_pixel_values(self.crop_frames(frames))[None]}
 
     def to_pixels(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Undo rescale and normalise: (B, T, 3, h, w) float -> the same shape in [0, 1], the model's input pixels."""
