@@ -71,6 +71,19 @@ def test_crop_frames_are_the_model_pixels():
     assert (pixels * 255 - expected).abs().max() <= 0.5
 
 
+def test_a_batch_of_cropped_clips_gets_the_values_of_each_clip_alone():
+    # Training feeds (B, T, h, w, 3) batches through to_pixel_values; the app feeds one clip through __call__.
+    processor = VideoMAEProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}, **IMAGENET)
+    batch = np.stack([clip(32, 32, frames=4, seed=seed) for seed in range(3)])  # (3, 4, 32, 32, 3)
+    values = processor.to_pixel_values(batch)
+    assert values.shape == (3, 4, 3, 32, 32) and values.dtype == torch.float32 and values.is_contiguous()
+    for i in range(3):
+        assert torch.equal(values[i], processor(batch[i])["pixel_values"][0])
+    mean, std = torch.tensor(IMAGENET_DEFAULT_MEAN).view(3, 1, 1), torch.tensor(IMAGENET_DEFAULT_STD).view(3, 1, 1)
+    levels = torch.from_numpy(batch[1, 2]).permute(2, 0, 1).float()  # (3, h, w)
+    assert (values[1, 2] - (levels / 255 - mean) / std).abs().max() <= 1e-6
+
+
 @pytest.mark.parametrize("settings", [{}, {"do_rescale": False}, {"do_normalize": False}])
 def test_to_pixels_inverts_rescale_and_normalise(settings):
     processor = VideoMAEProcessor(**settings)
