@@ -44,7 +44,7 @@ def _architecture(config: VideoMAEConfig) -> str:
             f"{config.decoder_num_attention_heads} heads; `norm_pix_loss` {str(config.norm_pix_loss).lower()}")
 
 
-def _recipe_lines(record: dict) -> list[str]:
+def _recipe_lines(record: dict, data_seconds: float) -> list[str]:
     recipe, seeds = record["recipe"], record["seeds"]
     return [
         f"- Pre-training: {recipe['pretrain_steps']} steps of {recipe['pretrain_batch']} clips, AdamW (betas 0.9, "
@@ -64,7 +64,7 @@ def _recipe_lines(record: dict) -> list[str]:
         f"clips (seed {seeds['plain']}), {recipe['pool_unlabelled']} unlabelled clips (seed {seeds['pretrain']}); "
         f"validation {recipe['val_clips']} clips (seed {seeds['val']}).",
         f"- Machine: {record['threads']} CPU threads, torch {record['torch']}; data generation "
-        f"{record['data_seconds']:.0f} s.",
+        f"{data_seconds:.0f} s.",
     ]
 
 
@@ -102,10 +102,10 @@ def _metrics_lines(metrics: dict) -> list[str]:
     return lines
 
 
-def card(name: str, config: VideoMAEConfig, record: dict, metrics: dict, role: str, pretrain_seconds: float,
-         finetune_seconds: float) -> str:
-    """The README.md text of one embedded model folder."""
-    total = pretrain_seconds + finetune_seconds + record["data_seconds"]
+def card(name: str, config: VideoMAEConfig, record: dict, metrics: dict, role: str, seconds: dict[str, float]) -> str:
+    """The README.md text of one embedded model folder; ``seconds`` holds "data", "pretrain" and "finetune"."""
+    pretrain_seconds, finetune_seconds = seconds["pretrain"], seconds["finetune"]
+    total = pretrain_seconds + finetune_seconds + seconds["data"]
     lines = [
         "---", "license: mit", "tags: [video, videomae, masked-autoencoder, synthetic]", "---", "",
         f"# {name}", "", role, "",
@@ -113,7 +113,7 @@ def card(name: str, config: VideoMAEConfig, record: dict, metrics: dict, role: s
         "`python -m videomae_viz.evaluate --cards`. Load it with `videomae_viz.load_model(\"" + name + "\")`.", "",
         "## Model", "", _architecture(config) + ".", "",
         "## Data", "", DATA, "",
-        "## Recipe", "", *_recipe_lines(record),
+        "## Recipe", "", *_recipe_lines(record, seconds["data"]),
         f"- Training time: pre-training {pretrain_seconds / 60:.1f} min, fine-tuning {finetune_seconds / 60:.1f} "
         f"min, {total / 60:.1f} min in all with data generation.", "",
         "## Metrics", "", *_metrics_lines(metrics), "",
@@ -129,11 +129,14 @@ def write_cards(assets: Path, metrics: dict) -> list[Path]:
                "motion-tiny-pretrain": "The masked autoencoder (encoder + decoder) of the embedded pair, pre-trained "
                                        "with 90% tube masking; the app's reconstructions come from it."}
     records = {name: json.loads((assets / name / "training.json").read_text()) for name in folders}
-    pre, fine = records["motion-tiny-pretrain"]["seconds"], records["motion-tiny"]["seconds"]
+    # The pre-training record's data time is a from-scratch run's (every pool generated); a classifier fine-tuned
+    # with ``train --pretrained`` generated only the labelled pools.
+    pre = records["motion-tiny-pretrain"]
+    seconds = {"data": pre["data_seconds"], "pretrain": pre["seconds"], "finetune": records["motion-tiny"]["seconds"]}
     written = []
     for name, role in folders.items():
         config = VideoMAEConfig.from_json_file(assets / name / "config.json")
         path = assets / name / "README.md"
-        path.write_text(card(name, config, records["motion-tiny"], metrics, role, pre, fine), encoding="utf-8")
+        path.write_text(card(name, config, records["motion-tiny"], metrics, role, seconds), encoding="utf-8")
         written.append(path)
     return written
