@@ -1,6 +1,6 @@
 """Train the embedded default pair from scratch: masked-autoencoder pre-training, then classifier fine-tuning.
 
-    python -m videomae_viz.train --out assets            # the shipped recipe (about 85 min on 2 CPU cores)
+    python -m videomae_viz.train --out assets            # the shipped recipe (about 80 min on 2 CPU cores)
     python -m videomae_viz.train --out /tmp/x --smoke    # a few steps of each stage, for CI
 
 Everything is generated procedurally by ``synthetic`` (no downloads) with fixed seeds. Each stage writes a hub-layout
@@ -61,7 +61,7 @@ class Recipe:
     plain_share: float = 0.25  # of each fine-tuning batch in the last curriculum stage
     advance_accuracy: float = 0.8  # of every class's clips in the last 50 training batches, to leave an early stage
     stage_steps: int = 6000  # at most, per early curriculum stage
-    finetune_steps: int = 15000
+    finetune_steps: int = 13000
     finetune_batch: int = 32
     finetune_lr: float = 1e-3
     validate_every: int = 1000
@@ -102,15 +102,6 @@ def augment(clips: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> 
             gain, offset = rng.uniform(0.75, 1.25), rng.uniform(-25, 25)
             out[i] = np.clip(out[i].astype(np.float32) * gain + offset, 0, 255).astype(np.uint8)
     return out, new
-
-
-def to_pixel_values(clips: np.ndarray) -> torch.Tensor:
-    """(B, T, H, W, 3) uint8 at the model size -> (B, T, 3, H, W) float32 normalised as the embedded processor does
-    (one fused multiply-add on the uint8 view, then one copy into (B, T, 3, H, W) order)."""
-    x = torch.from_numpy(np.ascontiguousarray(clips)).permute(0, 1, 4, 2, 3)  # (B, T, 3, H, W) uint8 view
-    std = torch.tensor(EMBEDDED_PROCESSOR.image_std).view(1, 1, 3, 1, 1)
-    mean = torch.tensor(EMBEDDED_PROCESSOR.image_mean).view(1, 1, 3, 1, 1)
-    return torch.addcmul(-mean / std, x.float(), 1.0 / (255.0 * std)).contiguous()  # (x / 255 - mean) / std
 
 
 def cosine_lr(step: int, total: int, peak: float, warmup: int) -> float:
@@ -170,7 +161,7 @@ def pretrain(recipe: Recipe, labelled: np.ndarray, unlabelled: np.ndarray) -> tu
         clips, _ = augment(batch, np.zeros(len(idx), dtype=np.int64), rng)
         seeds = [int(s) for s in rng.integers(0, 2**31, len(idx))]
         masks = make_batch_masks("tube", config.grid, recipe.mask_ratio, seeds)
-        return model(to_pixel_values(clips), bool_masked_pos=masks).loss
+        return model(EMBEDDED_PROCESSOR.to_pixel_values(clips), bool_masked_pos=masks).loss
 
     start = time.time()
     _run(model, recipe.pretrain_steps, recipe.pretrain_lr, batch_loss, history, "pretrain", recipe.bf16)
@@ -258,7 +249,7 @@ def finetune(recipe: Recipe, encoder_source: VideoMAEForPreTraining, clips: np.n
         idx, plain_idx = curriculum.draw(rng, len(clips))
         x, y = augment(np.concatenate([clips[idx], plain[0][plain_idx]]),
                        np.concatenate([labels[idx], plain[1][plain_idx]]), rng)
-        logits = model(to_pixel_values(x)).logits.float()
+        logits = model(EMBEDDED_PROCESSOR.to_pixel_values(x)).logits.float()
         if curriculum.update(step, y, logits.argmax(-1).numpy()):
             history.append({"step": step, "stage": curriculum.stage})
             log.info("finetune step %d: curriculum stage %d", step + 1, curriculum.stage)
@@ -282,7 +273,7 @@ def evaluate_accuracy(model: VideoMAEForVideoClassification, clips: np.ndarray, 
     """Top-1 accuracy on (B, T, H, W, 3) uint8 clips, batched."""
     correct = 0
     for i in range(0, len(clips), 32):
-        logits = model(to_pixel_values(clips[i:i + 32])).logits
+        logits = model(EMBEDDED_PROCESSOR.to_pixel_values(clips[i:i + 32])).logits
         correct += int((logits.argmax(-1).numpy() == labels[i:i + 32]).sum())
     return correct / len(labels)
 
