@@ -115,7 +115,8 @@ def card(name: str, config: VideoMAEConfig, record: dict, metrics: dict, role: s
         "## Data", "", DATA, "",
         "## Recipe", "", *_recipe_lines(record, seconds["data"]),
         f"- Training time: pre-training {pretrain_seconds / 60:.1f} min, fine-tuning {finetune_seconds / 60:.1f} "
-        f"min, {total / 60:.1f} min in all with data generation.", "",
+        f"min, {total / 60:.1f} min in all with data generation (how each run was timed: "
+        "`docs/embedded-model-experiments.md`).", "",
         "## Metrics", "", *_metrics_lines(metrics), "",
         "## Limitations", "", LIMITS, "",
         "## Licence", "", "MIT, like the code of videomae-viz: the weights are ours, trained on data we generated.", "",
