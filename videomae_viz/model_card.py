@@ -58,7 +58,8 @@ def _recipe_lines(record: dict, data_seconds: float) -> list[str]:
         "each class's error rate over the last 50 batches, so the motions not yet found get the most practice; "
         f"an early stage ends when every one of its classes is right on {recipe['advance_accuracy']:.0%} of its "
         f"clips in the last 50 batches, or after {recipe['stage_steps']} steps. {_stages(record)}",
-        f"- Numerics: {'bfloat16 autocast for the forward pass' if recipe['bf16'] else 'float32 throughout'}"
+        f"- Numerics: {'bfloat16 autocast for the forward pass' if recipe['bf16'] else 'float32 throughout'}, "
+        f"attention {'by SDPA' if recipe['fused_attn'] else 'by the manual softmax path (the same maths as SDPA)'}"
         "; weights, gradients and optimiser state in float32. The shipped weights are float32.",
         f"- Data: {recipe['pool_labelled']} labelled clips (seed {seeds['train']}), {recipe['pool_plain']} plain "
         f"clips (seed {seeds['plain']}), {recipe['pool_unlabelled']} unlabelled clips (seed {seeds['pretrain']}); "
