@@ -167,13 +167,14 @@ class VideoMAEModel(nn.Module):
     def forward(self, pixel_values: Tensor, bool_masked_pos: Tensor | None = None,
                 output_hidden_states: bool = False) -> VideoMAEOutput:
         x = self.embed(pixel_values, bool_masked_pos)  # (B, N or N_vis, D)
-        hidden = [x]
+        hidden = [x] if output_hidden_states else None  # kept only when asked: each layer's output frees the last
         for block in self.blocks:
             x = block(x)
-            hidden.append(x)
+            if hidden is not None:
+                hidden.append(x)
         if self.norm is not None:
             x = self.norm(x)
-        return VideoMAEOutput(last_hidden_state=x, hidden_states=tuple(hidden) if output_hidden_states else None)
+        return VideoMAEOutput(last_hidden_state=x, hidden_states=tuple(hidden) if hidden is not None else None)
 
 
 class VideoMAEForVideoClassification(nn.Module):
