@@ -170,13 +170,14 @@ def test_old_request_folders_are_removed(app_server, users):
     print(f"\nrequest folders: {len(before)} before the cleanup, {len(after)} after")
 
 
-def test_large_blocks_setting_reaches_glibc(monkeypatch):
-    """The app's launch() sets glibc's mmap threshold (videomae_viz.memory); without it the load test above grows by
-    hundreds of megabytes. Where there is no C library to ask, nothing changes and the answer says so."""
+def test_heap_settings_reach_glibc(monkeypatch):
+    """The app's launch() sets glibc's mmap threshold and arena count (videomae_viz.memory); without them the load
+    test above grows by hundreds of megabytes. Where there is no C library to ask, nothing changes and the answer
+    says so."""
     import ctypes.util
 
     from videomae_viz import memory
 
-    assert memory.return_large_blocks() is True  # this is a glibc system
+    assert memory.keep_heap_flat() is True  # this is a glibc system
     monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
-    assert memory.return_large_blocks() is False
+    assert memory.keep_heap_flat() is False

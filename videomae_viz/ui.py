@@ -413,6 +413,6 @@ def build_demo() -> gr.Blocks:
 
 def launch(server_name: str | None = None, server_port: int | None = None) -> None:
     """Start the app; host and port default to GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, as Gradio reads them."""
-    memory.return_large_blocks()
+    memory.keep_heap_flat()
     build_demo().launch(server_name=server_name, server_port=server_port, max_file_size=max_file_size(),
                         footer_links=["api", "gradio"])

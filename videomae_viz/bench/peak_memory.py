@@ -1,7 +1,7 @@
 """Peak memory growth of an action, measured in a fresh process.
 
 The child process (multiprocessing "spawn": forking a process whose OpenMP threads have run can hang) takes the
-app's heap policy (``memory.return_large_blocks``: freed large blocks go back to the system, so the measured run
+app's heap policy (``memory.keep_heap_flat``: freed large blocks go back to the system, so the measured run
 cannot reuse heap that the warm-up run left behind unseen), prepares the action, runs it once to warm up, resets its
 peak resident set size (writing 5 to /proc/self/clear_refs), notes its resident size, runs the action again and
 reports VmHWM minus that baseline. Two such numbers, for an action and its plain counterpart prepared the same way,
@@ -14,7 +14,7 @@ import multiprocessing
 from collections.abc import Callable
 from pathlib import Path
 
-from ..memory import return_large_blocks
+from ..memory import keep_heap_flat
 
 Action = Callable[[], object]
 
@@ -30,7 +30,7 @@ def _status_kb(field: str) -> int:
 
 def _child(prepare: Callable[[], Action], results: multiprocessing.Queue) -> None:
     try:
-        return_large_blocks()
+        keep_heap_flat()
         action = prepare()
         action()
         Path("/proc/self/clear_refs").write_text("5")
