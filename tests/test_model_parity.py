@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 import transformers
 
 from tests.tiny import TINY, pixel_values, randomize
 from videomae_viz.checkpoints import from_hf_state_dict, load_state_dict_strict, save_pretrained
 from videomae_viz.masking import make_batch_masks
-from videomae_viz.model import MODEL_CLASSES, set_fused_attn
+from videomae_viz import model as model_module
+from videomae_viz.model import MODEL_CLASSES, blocked_attention, set_fused_attn
 
 TOL = 1e-4
 
@@ -83,6 +85,37 @@ def test_sdpa_reference_agrees_too():
     x = pixel_values(TINY)
     with torch.no_grad():
         assert (ours(x).logits - hf(pixel_values=x).logits).abs().max() <= TOL
+
+
+@pytest.mark.parametrize("block", [16, 50, 64])
+def test_blocked_attention_equals_sdpa(block):
+    """Blocks of query rows through one score buffer, the last block short when 50 tokens do not divide."""
+    q, k, v = torch.randn(3, 2, 3, 50, 8, generator=torch.Generator().manual_seed(block)).unbind(0)
+    expected = F.scaled_dot_product_attention(q, k, v)
+    with torch.inference_mode():
+        got = blocked_attention(q, k, v, block=block)
+    assert got.shape == (2, 3, 50, 8)
+    assert (got - expected).abs().max() <= 1e-6
+
+
+def test_bf16_inference_takes_blocked_attention(monkeypatch):
+    """Under bf16 autocast on the CPU, inference runs blocked attention in every layer and stays within bf16 rounding
+    of the fp32 reference; with gradients it keeps SDPA, which autograd can go through."""
+    hf, ours = pair("VideoMAEForVideoClassification", attn="sdpa")
+    calls = []
+    monkeypatch.setattr(model_module, "blocked_attention", lambda *a: calls.append(1) or blocked_attention(*a))
+    x = pixel_values(TINY)
+    with torch.no_grad():
+        expected = hf(pixel_values=x).logits
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        got = ours(x).logits.float()
+    assert len(calls) == TINY.num_hidden_layers
+    assert (got - expected).abs().max() <= 0.02 * expected.abs().max()
+    assert (got - expected).abs().max() > 0  # it did run in bf16
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ours(x).logits.float().sum().backward()
+    assert len(calls) == TINY.num_hidden_layers
+    assert ours.videomae.blocks[0].attn.qkv.weight.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize("arch", ["VideoMAEForVideoClassification", "VideoMAEForPreTraining", "VideoMAEModel"])

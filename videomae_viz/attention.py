@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .model import Attention, VideoMAEForVideoClassification, VideoMAEModel, probing
+from .model import Attention, VideoMAEForVideoClassification, VideoMAEModel, attention_block, probing
 
 ROW_CHUNK = 64  # query rows per block: one (heads, rows, N) buffer of ~5 MB for ViT-B, reused for every block
 
@@ -68,11 +68,8 @@ def attention_rows(q: Tensor, k: Tensor, rows: slice) -> Tensor:
 
 
 def attention_rows_into(q: Tensor, k: Tensor, rows: slice, out: Tensor) -> Tensor:
-    """``attention_rows`` written into a given (reusable) buffer out (heads, r, N), which it returns: the scores by
-    one batched matmul, then softmax in place (one fused pass over each row), so streaming callers allocate no
-    block per call."""
-    torch.baddbmm(out, q[:, rows].float(), k.float().transpose(-2, -1), beta=0, alpha=q.shape[-1] ** -0.5, out=out)
-    return torch.softmax(out, dim=-1, out=out)
+    """``attention_rows`` written into a given (reusable) float32 buffer out (heads, r, N), which it returns."""
+    return attention_block(q.float(), k.float(), rows, out)
 
 
 def _row_chunks(n: int) -> Iterator[slice]:

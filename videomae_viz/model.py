@@ -23,8 +23,10 @@ from torch import Tensor, nn
 from .config import VideoMAEConfig
 from .patches import normalize_patches, patch_stats, patchify, target_frames
 
-# One switch for every attention layer: SDPA (fused) or the manual softmax path, which the tests prove equal.
+# One switch for every attention layer: fused (SDPA, or blocked attention for bf16 inference on the CPU) or the
+# manual softmax path, which the tests prove equal.
 FUSED_ATTN = os.environ.get("VIDEOMAE_VIZ_FUSED_ATTN", "1") != "0"
+QUERY_BLOCK = 392  # query rows per block of blocked attention: a quarter of ViT-B's 1568 tokens (14 MB of bf16 scores)
 
 
 def sinusoid_table(n_position: int, dim: int) -> Tensor:
@@ -56,6 +58,27 @@ def probing(layers: Iterable[Attention], probe: AttentionProbe) -> Iterator[None
         _PROBES.reset(token)
 
 
+def attention_block(q: Tensor, k: Tensor, rows: slice, out: Tensor) -> Tensor:
+    """Rows ``rows`` of softmax(q k^T / sqrt(d)), written into ``out`` (..., r, N) and returned; q, k (..., N, d) of
+    out's dtype. One matmul, then softmax in place, so callers streaming blocks of rows through one buffer allocate
+    nothing per block. Writes into a buffer: no autograd."""
+    torch.matmul(q[..., rows, :] * q.shape[-1] ** -0.5, k.transpose(-2, -1), out=out)
+    return torch.softmax(out, dim=-1, out=out)
+
+
+def blocked_attention(q: Tensor, k: Tensor, v: Tensor, block: int = QUERY_BLOCK) -> Tensor:
+    """softmax(q k^T / sqrt(d)) v in the inputs' dtype, ``block`` query rows at a time through one reused score
+    buffer: q, k, v (B, nh, N, hd) -> (B, nh, N, hd). Inference only (``attention_block``)."""
+    B, nh, N, _ = q.shape
+    buffer = q.new_empty(B * nh * min(block, N) * N)  # storage of one (B, nh, block, N) score block
+    out = []
+    for start in range(0, N, block):
+        rows = slice(start, min(start + block, N))
+        scores = buffer[:B * nh * (rows.stop - start) * N].view(B, nh, rows.stop - start, N)  # (B, nh, r, N)
+        out.append(attention_block(q, k, rows, scores) @ v)  # (B, nh, r, hd)
+    return torch.cat(out, dim=2)
+
+
 class Attention(nn.Module):
     """Multi-head self-attention with separate q and v biases and no k bias."""
 
@@ -76,7 +99,11 @@ class Attention(nn.Module):
             bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias), self.v_bias))
         qkv = F.linear(x, self.qkv.weight, bias)  # (B, N, 3D)
         q, k, v = qkv.view(B, N, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4).unbind(0)  # (B, nh, N, hd)
-        if self.fused_attn:
+        if self.fused_attn and q.dtype == torch.bfloat16 and q.device.type == "cpu" and not torch.is_grad_enabled():
+            # torch's fused CPU kernel runs bf16 no faster than fp32 (ViT-B layer: 44 vs 41 ms); bf16 matmuls and an
+            # in-place softmax over blocks of query rows take 23 ms
+            x = blocked_attention(q, k, v)  # (B, nh, N, hd)
+        elif self.fused_attn:
             x = F.scaled_dot_product_attention(q, k, v)  # (B, nh, N, hd)
         else:
             attn = (q @ k.transpose(-2, -1)) * self.scale  # (B, nh, N, N)
@@ -281,7 +308,8 @@ MODEL_CLASSES: dict[str, type[nn.Module]] = {
 
 
 def set_fused_attn(model: nn.Module, fused: bool) -> None:
-    """Switch every attention layer of ``model`` between SDPA (True) and the manual softmax path (False)."""
+    """Switch every attention layer of ``model`` between fused attention (True: SDPA, or ``blocked_attention`` for
+    bf16 inference on the CPU) and the manual softmax path (False)."""
     for module in model.modules():
         if isinstance(module, Attention):
             module.fused_attn = fused
