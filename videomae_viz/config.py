@@ -21,6 +21,9 @@ IMAGENET_DEFAULT_STD = (0.229, 0.224, 0.225)
 IMAGENET_STANDARD_MEAN = (0.5, 0.5, 0.5)
 IMAGENET_STANDARD_STD = (0.5, 0.5, 0.5)
 
+# videomae-viz's own config key (transformers keeps it as an unknown attribute): view name -> label permutation
+SYMMETRIES_KEY = "label_symmetries"
+
 PRETRAINING = "VideoMAEForPreTraining"
 CLASSIFICATION = "VideoMAEForVideoClassification"
 BARE = "VideoMAEModel"
@@ -95,6 +98,16 @@ class VideoMAEConfig:
     @property
     def num_labels(self) -> int:
         return len(self.id2label)
+
+    @property
+    def label_symmetries(self) -> dict[str, tuple[int, ...]]:
+        """How labels map under views of a clip (names in ``views.VIEWS``): class c of a clip is class perm[c] of
+        its view. Empty unless the checkpoint declares them (the embedded classifier does)."""
+        symmetries = {name: tuple(int(c) for c in perm) for name, perm in self.extra.get(SYMMETRIES_KEY, {}).items()}
+        for name, perm in symmetries.items():
+            if sorted(perm) != list(range(self.num_labels)):
+                raise ValueError(f"label symmetry {name!r} is not a permutation of the {self.num_labels} labels")
+        return symmetries
 
     @property
     def architecture(self) -> str:

@@ -5,9 +5,10 @@ INTRO = """\
 Upload a short clip (or pick an example) and press **Analyse**. You will see what a **VideoMAE** classifier
 predicts, how its masked autoencoder rebuilds the clip from a small fraction of its patches, and where its
 attention goes. The default model is a tiny VideoMAE we trained on generated motion clips (8 motions such as
-*moving left* or *rotating clockwise*); it runs offline on a CPU in about a second. It is reliable on the four
-translations (95-99% of held-out clips right) and less so on growing, shrinking and the *sense* of a
-rotation (69-77%; see its model card in `assets/`): a small model's limits, shown as they are.
+*moving left* or *rotating clockwise*); it runs offline on a CPU in about a second. It answers with the average
+over 8 mirrored and transposed views of the clip. It is reliable on the four translations (98-99% of held-out
+clips right) and less so on growing, shrinking and the *sense* of a rotation (84-93%; one view alone: 69-77%; see
+its model card in `assets/`): a small model's limits, shown as they are.
 """
 
 PIPELINE = """\

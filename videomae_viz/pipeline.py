@@ -25,6 +25,7 @@ from .patches import tokens_to_pixels
 from .preprocess import VideoMAEProcessor, load_processor
 from .reconstruction import STATS_LEAK_FREE, STATS_MODES, Reconstruction, reconstruct
 from .video_io import Clip, VideoReadError, read_video
+from .views import symmetric_views, view_average, view_count
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,11 @@ class VideoMAEPipeline:
     def reconstructor_config(self) -> VideoMAEConfig:
         return self.reconstructor.config
 
+    @property
+    def classifier_views(self) -> int:
+        """How many views of a clip ``probabilities`` averages (1: the clip as given)."""
+        return view_count(self.classifier_config.label_symmetries)
+
     def decode(self, path: str | Path, settings: Settings, timeout: float = DECODE_SECONDS) -> Clip:
         """Sample the frames both models need (their frame counts must agree) -> Clip with (T, H, W, 3) uint8;
         VideoReadError when reading takes longer than ``timeout`` seconds."""
@@ -153,12 +159,21 @@ class VideoMAEPipeline:
         return clip
 
     @torch.inference_mode()
+    def probabilities(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """(B, T, 3, H, W) float32 -> (B, num_labels) float32 class probabilities: one forward pass over the clips'
+        symmetric views (just the clips for a checkpoint that declares no label symmetries), averaged (``views``)."""
+        config = self.classifier_config
+        x, maps = symmetric_views(pixel_values, config.label_symmetries, config.num_labels)  # (V * B, T, 3, H, W)
+        return view_average(self.classifier(x).logits, maps)
+
+    @torch.inference_mode()
     def classify(self, pixel_values: torch.Tensor, top_k: int,
                  with_attention: bool = False) -> tuple[list[tuple[str, float]], list]:
         """(1, T, 3, H, W) float32 -> the top-k (label, probability) pairs, and the attention layers' captured
-        queries and keys from the same forward pass (empty unless ``with_attention``)."""
+        queries and keys of the clip as given (the first view) from the same forward pass (empty unless
+        ``with_attention``)."""
         with capture(self.classifier.videomae, enabled=with_attention) as records:
-            probs = self.classifier(pixel_values).logits[0].float().softmax(dim=-1)  # (num_labels,)
+            probs = self.probabilities(pixel_values)[0]  # (num_labels,)
         scores, ids = probs.topk(min(top_k, probs.numel()))
         return [(self.label(int(i)), float(s)) for s, i in zip(scores, ids)], records
 

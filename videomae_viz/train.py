@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from .checkpoints import load_model, load_state_dict_strict, save_pretrained
-from .config import CLASSIFICATION, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PRETRAINING, VideoMAEConfig
+from .config import (CLASSIFICATION, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PRETRAINING, SYMMETRIES_KEY,
+                     VideoMAEConfig)
 from .masking import make_batch_masks
 from .model import VideoMAEForPreTraining, VideoMAEForVideoClassification, init_weights, set_fused_attn
 from .preprocess import VideoMAEProcessor
@@ -78,6 +79,8 @@ SMOKE = Recipe(pool_labelled=16, pool_unlabelled=8, pool_plain=8, pretrain_steps
 _INDEX = {name: i for i, name in enumerate(LABELS)}
 _SWAP_H = {"moving left": "moving right", "rotating clockwise": "rotating counterclockwise"}
 _SWAP_V = {"moving up": "moving down", "rotating clockwise": "rotating counterclockwise"}
+_SWAP_T = {"moving left": "moving up", "moving right": "moving down",  # transposing the frames
+           "rotating clockwise": "rotating counterclockwise"}
 
 
 def _label_map(pairs: dict[str, str]) -> np.ndarray:
@@ -86,6 +89,8 @@ def _label_map(pairs: dict[str, str]) -> np.ndarray:
 
 
 HFLIP, VFLIP, REVERSE = _label_map(_SWAP_H), _label_map(_SWAP_V), _label_map(OPPOSITE)
+# Written into the classifier's config: the app averages these views of a clip (``views``); time is not among them.
+SYMMETRIES = {"flip_width": HFLIP.tolist(), "flip_height": VFLIP.tolist(), "transpose": _label_map(_SWAP_T).tolist()}
 
 
 def augment(clips: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -240,7 +245,7 @@ def finetune(recipe: Recipe, encoder_source: VideoMAEForPreTraining, clips: np.n
     torch.manual_seed(TRAIN_SEED)
     rng = np.random.default_rng(TRAIN_SEED)
     config = EMBEDDED_CONFIG.replace(use_mean_pooling=True, architectures=(CLASSIFICATION,),
-                                     id2label=dict(enumerate(LABELS)))
+                                     id2label=dict(enumerate(LABELS)), extra={SYMMETRIES_KEY: SYMMETRIES})
     model = VideoMAEForVideoClassification(config)
     init_weights(model)
     encoder_state = {k: v for k, v in encoder_source.videomae.state_dict().items() if not k.startswith("norm.")}

@@ -147,6 +147,11 @@ def _counters(pipeline: VideoMAEPipeline, session: Session) -> str:
         f"**visible** {a.visible_tokens} ({a.visible_tokens / a.tokens:.0%}) · "
         f"**encoder compute used** {share:.1%} of a full pass",
     ]
+    views = pipeline.classifier_views
+    if views > 1:
+        lines.append(f"**Top-k** is the average over {views} views of the clip: as given, mirrored and transposed, "
+                     "each view's labels mapped back (a mirrored *moving left* counts for *moving right*). Time is "
+                     "never reversed in a view. The attention maps and class relevance show the clip as given.")
     if rec.psnr is None:
         lines.append("Nothing is masked at ratio 0, so there is nothing to reconstruct or score.")
     else:
