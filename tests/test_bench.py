@@ -36,8 +36,9 @@ def test_quick_benchmark_writes_table_and_json(tmp_path, capsys):
 
 def test_verdicts_follow_the_numbers():
     rows = [Row("S", "fast", 0.5, "x", Target("<=", 1.0)), Row("S", "slow", 1.5, "x", Target("<=", 1.0)),
-            Row("S", "info", 2.0, "s")]
-    assert [r.passed for r in rows] == [True, False, None]
+            Row("S", "info", 2.0, "s"), Row("S", "just over", 1.0013, "x", Target("<=", 1.0))]
+    assert [r.passed for r in rows] == [True, False, None, False]
     text = markdown(rows, {"CPU": "test"}, ["note"])
-    assert "1 of 2 targets met" in text and "**FAIL**" in text
+    assert "1 of 3 targets met" in text and "**FAIL**" in text
+    assert "| just over | 1.001 x | <= 1 | **FAIL** |" in text  # the digits that decide the verdict are shown
     assert not Target(">=", 80.0).met_by(float("nan"))

@@ -25,7 +25,8 @@ METHOD = [
     "it our attention runs in blocks of query rows (model.blocked_attention: bf16 matmuls, softmax in place); "
     "transformers' SDPA runs torch's fused kernel, which is as slow in bf16 as in fp32 on this CPU.",
     "Model FLOP utilisation: the forward's multiply-adds x 2 (config.encoder_flops plus the head) over its median "
-    "time, divided by the measured matmul peak (a square torch.matmul) of the same dtype.",
+    "time, divided by the measured matmul peak (a square torch.matmul) of the same dtype, timed in the same "
+    "alternating rounds as the forwards.",
     "Peak memory: see the memory rows; each number comes from a fresh process, so earlier runs leave nothing behind.",
     "Generated videos are a moving gradient (cheap to encode and decode, lighter than camera footage); decoding a "
     "long clip whole is measured on its first part and extrapolated.",

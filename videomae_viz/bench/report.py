@@ -48,7 +48,7 @@ def _number(value: float) -> str:
     if magnitude >= 100:
         return f"{value:.0f}"
     if magnitude >= 1:
-        return f"{value:.2f}"
+        return f"{value:.4g}"  # 1.001, not 1.00, next to a "<= 1" target
     return f"{value:.3g}"
 
 

@@ -32,10 +32,10 @@ def alternate(runs: dict[str, Callable[[], object]], repeats: int, warmup: int =
     return {name: statistics.median(values) for name, values in rounds(runs, repeats, warmup).items()}
 
 
-def matmul_peak(size: int, dtype: torch.dtype, repeats: int) -> float:
-    """GFLOP/s of a square ``size`` torch.matmul in ``dtype``: median of ``repeats`` after two warm-up runs."""
+def matmul_run(size: int, dtype: torch.dtype) -> tuple[Callable[[], object], int]:
+    """A square ``size`` torch.matmul in ``dtype`` to time beside other runs, and its floating-point operations:
+    GFLOP/s = flops / seconds / 1e9."""
     gen = torch.Generator().manual_seed(0)
     a = torch.randn(size, size, generator=gen).to(dtype)
     b = torch.randn(size, size, generator=gen).to(dtype)
-    seconds = alternate({"matmul": lambda: torch.matmul(a, b)}, repeats, warmup=2)["matmul"]
-    return 2 * size**3 / seconds / 1e9
+    return lambda: torch.matmul(a, b), 2 * size**3
