@@ -34,8 +34,8 @@ LayerBlock = Callable[[int, slice, Tensor], None]
 @dataclass
 class Captured:
     """One layer's tensors for the first clip of the batch, each (heads, N, head_dim). q and k are copies (views of
-    one block that holds every layer's), so the forward pass's fused qkv buffer is not kept alive; v and the per-head output ``out`` (still in the autograd
-    graph) are kept only when captured with grads, for class relevance."""
+    one block that holds every layer's), so the forward pass's fused qkv buffer is not kept alive; v and the per-head
+    output ``out`` (still in the autograd graph) are kept only when captured with grads, for class relevance."""
 
     q: Tensor
     k: Tensor
