@@ -79,6 +79,21 @@ def test_hidden_states(with_mask, use_mean_pooling):
         assert (a - b).abs().max() <= TOL
 
 
+def test_inference_path_writes_in_place_safely():
+    """Without autograd the GELU and the second residual add run in place. Every hidden state kept along the way
+    equals the one from the allocating path (with autograd), so none was overwritten by a later layer."""
+    _, ours = pair("VideoMAEModel")
+    x = pixel_values(TINY)
+    with torch.inference_mode():
+        fast = ours(x, output_hidden_states=True).hidden_states
+    slow = ours(x, output_hidden_states=True).hidden_states
+    assert slow[-1].requires_grad and not fast[-1].requires_grad
+    assert len(fast) == TINY.num_hidden_layers + 1
+    for a, b in zip(fast, slow):
+        assert torch.equal(a, b.detach())
+    assert not torch.equal(fast[-1], fast[-2])
+
+
 def test_sdpa_reference_agrees_too():
     """transformers' own SDPA path gives the same logits as ours, so parity does not hinge on its eager path."""
     hf, ours = pair("VideoMAEForVideoClassification", attn="sdpa")
