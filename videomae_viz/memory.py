@@ -15,9 +15,9 @@ takes 1.85-1.99 s under this policy, against 20-40k faults and 1.69-1.80 s with 
 Tried instead (12-04): the default threshold with malloc_trim after every request, which keeps the heap's reuse of
 freed blocks within a request and hands the free pages back at its end. A ViT-B forward ran as fast as with the
 default (1.70-1.77 s in 3 processes) and the load test's requests about 10% faster (median latency 2.9-3.4 s
-against 3.2-3.8 s), but resident memory grew by 9-60 MB over 24 requests in 10 runs (this policy: 19-31 MB in 4),
-the worst of them at the test's 60 MB limit: fragmented pages with live blocks in them cannot be handed back. Not
-adopted.
+against 3.2-3.8 s), but resident memory grew by 9-60 MB over 24 requests in 10 runs (this policy, in 4 runs
+alternating with the first 4 of those: 19-31 MB), the worst of them at the test's 60 MB limit: fragmented pages with
+live blocks in them cannot be handed back. Not adopted.
 """
 
 from __future__ import annotations
