@@ -73,7 +73,6 @@ Attention is not an explanation: treat these as measurements of the model's inte
 pass keeps fast (SDPA) attention; the maps are computed from the captured queries and keys.
 """
 
-REVERSED = """\
-**Time reversed.** The same frames played backwards. A model that uses motion should change its answer
-(left becomes right, growing becomes shrinking); a model that only looks at single frames would not.
-"""
+REVERSED = ("The same frames played backwards, answered in a second panel. A model that uses motion should change "
+            "its answer (left becomes right, growing becomes shrinking); one that only looks at single frames would "
+            "not.")

@@ -369,13 +369,12 @@ def build_demo() -> gr.Blocks:
                     end = gr.Number(None, label="Segment end (s)")
                     stride = gr.Number(None, precision=0, label="Stride (frames)")
                 top_k = gr.Slider(1, 10, value=5, step=1, label="Top-k")
-                reverse = gr.Checkbox(False, label="Also classify the clip played backwards")
+                reverse = gr.Checkbox(False, label="Also classify the clip played backwards", info=explain.REVERSED)
                 run = gr.Button("Analyse", variant="primary", elem_id="run")
             with gr.Column(scale=3, min_width=360):
                 with gr.Row():
                     topk = gr.Label(label="Top-k classes", elem_id="topk", num_top_classes=10)
                     topk_reversed = gr.Label(label="Time reversed", elem_id="topk-reversed", visible=False)
-                gr.Markdown(explain.REVERSED)
                 counters = gr.Markdown("Run an analysis to see token counts and scores.", elem_id="counters")
         with gr.Tab("Masking lab"):
             lab = gr.Image(label="original / masked / prediction / + visible, every sampled frame", elem_id="frames",
