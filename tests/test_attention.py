@@ -1,15 +1,17 @@
-"""Attention maps from SDPA-captured q/k equal maps built from transformers' full eager attention matrices."""
+"""Attention maps recorded during the classifying forward pass equal maps built from transformers' full eager attention
+matrices, and recording them leaves the answer as it was."""
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import torch
 import transformers
 
 from tests.tiny import TINY, pixel_values, randomize
-from videomae_viz.attention import capture, class_relevance, maps_from_capture, temporal_profile
+from videomae_viz.attention import class_relevance, maps_from_records, recording, temporal_profile
 from videomae_viz.checkpoints import from_hf_state_dict, load_state_dict_strict
 from videomae_viz.model import VideoMAEForVideoClassification, set_fused_attn
 
@@ -27,10 +29,9 @@ def models():
 
 
 def ours_maps(model, x):
-    set_fused_attn(model, True)  # the forward pass keeps SDPA
-    with torch.inference_mode(), capture(model.videomae) as records:
+    with torch.inference_mode(), recording(model.videomae) as records:
         model(x)
-    return maps_from_capture(records)
+    return maps_from_records(records)
 
 
 def test_maps_equal_full_matrices_of_the_reference():
@@ -76,31 +77,41 @@ def test_relevance_matches_chefer_on_full_matrices_and_depends_on_the_class():
     assert (first / first.sum() - second / second.sum()).abs().max() > 1e-3
 
 
-def test_manual_and_sdpa_capture_agree():
+@pytest.mark.parametrize("fused", [True, False])
+def test_recording_leaves_the_answer_and_reads_the_first_clip(fused):
+    """The recorded pass (blocked attention) gives the logits of the plain pass, SDPA or manual, and with a batch of
+    two clips it records the first: the maps equal those of that clip alone."""
     _, ours = models()
-    x = pixel_values(TINY, batch=1)
-    sdpa = ours_maps(ours, x)
-    set_fused_attn(ours, False)
-    with torch.inference_mode(), capture(ours.videomae) as records:
-        ours(x)
-    manual = maps_from_capture(records)
-    assert torch.allclose(sdpa.rollout, manual.rollout, atol=1e-6)
-    assert torch.allclose(sdpa.received, manual.received, atol=1e-6)
-
-
-def test_capture_ends_with_its_block():
-    _, ours = models()
-    x = pixel_values(TINY, batch=1)
-    with torch.inference_mode(), capture(ours.videomae) as records:
-        ours(x)
-    assert len(records) == TINY.num_hidden_layers
+    set_fused_attn(ours, fused)
+    x = pixel_values(TINY, batch=2)
     with torch.inference_mode():
+        plain = ours(x).logits
+        with recording(ours.videomae) as records:
+            recorded = ours(x).logits
+    assert (recorded - plain).abs().max() <= 1e-5
+    batch, alone = maps_from_records(records), ours_maps(ours, x[:1])
+    assert torch.allclose(batch.received, alone.received, atol=1e-6)
+    assert torch.allclose(batch.rollout, alone.rollout, atol=1e-6)
+    assert all(torch.equal(a, b) for a, b in zip(batch.k, alone.k))
+    second = ours_maps(ours, x[1:])
+    assert (batch.received - second.received).abs().max() > 1e-4  # the clips' maps do differ
+
+
+def test_recording_in_bf16_stays_near_fp32():
+    _, ours = models()
+    x = pixel_values(TINY, batch=1)
+    expected = ours_maps(ours, x)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16), recording(ours.videomae) as records:
         ours(x)
-    assert len(records) == TINY.num_hidden_layers
+    got = maps_from_records(records)
+    assert got.received.dtype == torch.float32 and got.q[0].dtype == torch.bfloat16
+    assert torch.allclose(got.received, expected.received, atol=2e-2)
+    assert torch.allclose(got.rollout, expected.rollout, atol=2e-2)
+    assert abs(float(got.rollout[-1].sum()) - 1) < 1e-3
 
 
-def test_concurrent_captures_on_one_model_stay_apart():
-    """Two threads (two requests in the app) capture on the same model at the same time: each records its own
+def test_concurrent_recordings_on_one_model_stay_apart():
+    """Two threads (two requests in the app) record on the same model at the same time: each records its own
     forward pass, exactly as it would alone."""
     _, ours = models()
     inputs = [pixel_values(TINY, batch=1, seed=seed) for seed in (1, 2)]
@@ -108,17 +119,17 @@ def test_concurrent_captures_on_one_model_stay_apart():
     inside, done = threading.Barrier(2, timeout=30), threading.Barrier(2, timeout=30)
 
     def run(x):
-        with torch.inference_mode(), capture(ours.videomae) as records:
-            inside.wait()  # both captures are open before either forward pass starts...
+        with torch.inference_mode(), recording(ours.videomae) as records:
+            inside.wait()  # both recordings are open before either forward pass starts...
             ours(x)
-            done.wait()  # ...and both passes have finished before either capture closes
+            done.wait()  # ...and both passes have finished before either recording closes
         return records
 
     with ThreadPoolExecutor(2) as pool:
         captured = list(pool.map(run, inputs))
     for records, expected in zip(captured, alone):
         assert len(records) == TINY.num_hidden_layers
-        maps = maps_from_capture(records)
+        maps = maps_from_records(records)
         assert all(torch.equal(a, b) for a, b in zip(maps.q, expected.q))
         assert torch.allclose(maps.rollout, expected.rollout)
 

@@ -118,7 +118,7 @@ def test_bf16_inference_takes_blocked_attention(monkeypatch):
     of the fp32 reference; with gradients it keeps SDPA, which autograd can go through."""
     hf, ours = pair("VideoMAEForVideoClassification", attn="sdpa")
     calls = []
-    monkeypatch.setattr(model_module, "blocked_attention", lambda *a: calls.append(1) or blocked_attention(*a))
+    monkeypatch.setattr(model_module, "blocked_attention", lambda *a, **kw: calls.append(1) or blocked_attention(*a, **kw))
     x = pixel_values(TINY)
     with torch.no_grad():
         expected = hf(pixel_values=x).logits

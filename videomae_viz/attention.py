@@ -1,9 +1,11 @@
 """Attention maps for VideoMAE, which has no CLS token and classifies by mean pooling.
 
-The forward pass keeps SDPA: probes capture each layer's queries and keys, and maps are computed from them in
-blocks of query rows that are reduced as they go, so no (N, N) matrix is ever kept (ViT-B: 1568 tokens, a layer's
-(heads, N, N) attention is ~118 MB). Maps are per-token vectors (N,) in token order; ``config.grid`` reshapes them
-to (t, h, w).
+With maps asked for, the classifying forward pass computes attention in blocks of query rows
+(``model.blocked_attention``) and reduces each block of the first clip's softmax rows as it goes: every head's
+column sums (attention received) and the head mean of the rows, kept per layer as one (N, N) matrix for rollout.
+It also keeps copies of that clip's queries and keys, from which one token's rows are recomputed when asked for.
+No (heads, N, N) matrix is ever kept (ViT-B: 1568 tokens, a layer's is ~118 MB; the head means of all 12 layers
+are 118 MB together). Maps are per-token vectors (N,) in token order; ``config.grid`` reshapes them to (t, h, w).
 
 - query map: row ``token`` of softmax(q k^T / sqrt(d)) for one layer, per head;
 - attention received: the mean of a layer's rows (what pooled queries look at), per head;
@@ -23,52 +25,61 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .model import Attention, VideoMAEForVideoClassification, VideoMAEModel, attention_block, probing
+from .model import (Attention, AttentionProbe, VideoMAEForVideoClassification, VideoMAEModel, attention_block,
+                    probing)
 
-ROW_CHUNK = 64  # query rows per block: one (heads, rows, N) buffer of ~5 MB for ViT-B, reused for every block
-
-# (layer, query rows, out): writes that layer's per-head matrix rows into out (heads, r, N)
-LayerBlock = Callable[[int, slice, Tensor], None]
+ROW_CHUNK = 64  # query rows per block of relevance: one (heads, rows, N) buffer of ~5 MB for ViT-B, reused
 
 
 @dataclass
-class Captured:
-    """One layer's tensors for the first clip of the batch, each (heads, N, head_dim). q and k are copies (views of
-    one block that holds every layer's), so the forward pass's fused qkv buffer is not kept alive; v and the per-head
-    output ``out`` (still in the autograd graph) are kept only when captured with grads, for class relevance."""
+class LayerRecord:
+    """One layer's attention for the first clip of the recorded batch, reduced while the forward pass computed it.
+    Views of blocks shared by all layers of the pass, so nothing of the forward pass is kept alive."""
 
-    q: Tensor
-    k: Tensor
-    v: Tensor | None = None
-    out: Tensor | None = None
+    q: Tensor  # (heads, N, head_dim) a copy of the queries, in the forward pass's dtype
+    k: Tensor  # (heads, N, head_dim) a copy of the keys
+    received: Tensor  # (heads, N) float32: the sum of each head's softmax rows
+    mean: Tensor  # (N, N) float32: the head mean of the softmax matrix
 
 
 @contextmanager
-def capture(encoder: VideoMAEModel, with_grad: bool = False, enabled: bool = True) -> Iterator[list[Captured]]:
-    """Record every attention layer of ``encoder`` during the forward passes this thread runs inside the block
-    (nothing when not ``enabled``: the list stays empty). Other threads using the same model are not recorded."""
-    records: list[Captured] = []
+def recording(encoder: VideoMAEModel, enabled: bool = True) -> Iterator[list[LayerRecord]]:
+    """Record every attention layer of ``encoder`` during the one forward pass this thread runs inside the block
+    (nothing when not ``enabled``: the list stays empty), for the first clip of its batch. Inference only. Other
+    threads using the same model are not recorded."""
+    records: list[LayerRecord] = []
     if not enabled:
         yield records
         return
     layers = [m for m in encoder.modules() if isinstance(m, Attention)]
-    store = torch.empty(0)
 
-    def probe(q: Tensor, k: Tensor, v: Tensor, out: Tensor) -> None:
-        nonlocal store
-        if with_grad:
-            records.append(Captured(q[0].detach(), k[0].detach(), v[0].detach(), out))
-            return
-        layer = len(records) % len(layers)
-        if layer == 0:
-            # One block for the whole pass, (L, 2, heads, N, d), instead of two copies per layer: ViT-B, median of
-            # 10 passes, 28k page faults (its 110 MB) against 42k for 24 separate copies
-            store = q.new_empty(len(layers), 2, *q.shape[1:])
-        store[layer, 0].copy_(q[0])
-        store[layer, 1].copy_(k[0])
-        records.append(Captured(store[layer, 0], store[layer, 1]))
+    def probe(layer: int) -> AttentionProbe:
+        def rows(block: slice, probabilities: Tensor) -> None:  # probabilities (B, heads, r, N)
+            if block.start == 0:
+                start_layer(layer, probabilities)
+            record = records[-1]
+            record.received.add_(probabilities[0].sum(dim=1, dtype=torch.float32))
+            torch.mean(probabilities[0], dim=0, dtype=torch.float32, out=record.mean[block])
 
-    with probing(layers, probe):
+        def tensors(q: Tensor, k: Tensor, v: Tensor, out: Tensor) -> None:
+            records[-1].q.copy_(q[0])
+            records[-1].k.copy_(k[0])
+
+        return AttentionProbe(tensors=tensors, rows=rows)
+
+    blocks: dict[str, Tensor] = {}
+
+    def start_layer(layer: int, probabilities: Tensor) -> None:
+        _, heads, _, n = probabilities.shape
+        if layer == 0:  # one block per kind for the whole pass rather than separate tensors per layer
+            head_dim = encoder.config.hidden_size // heads
+            blocks["qk"] = torch.empty(len(layers), 2, heads, n, head_dim, dtype=probabilities.dtype)
+            blocks["received"] = torch.zeros(len(layers), heads, n)
+            blocks["mean"] = torch.empty(len(layers), n, n)
+        records.append(LayerRecord(blocks["qk"][layer, 0], blocks["qk"][layer, 1], blocks["received"][layer],
+                                   blocks["mean"][layer]))
+
+    with probing({layer: probe(i) for i, layer in enumerate(layers)}):
         yield records
 
 
@@ -82,44 +93,29 @@ def attention_rows_into(q: Tensor, k: Tensor, rows: slice, out: Tensor) -> Tenso
     return attention_block(q.float(), k.float(), rows, out)
 
 
-def _row_chunks(n: int) -> Iterator[slice]:
-    for start in range(0, n, ROW_CHUNK):
-        yield slice(start, min(start + ROW_CHUNK, n))
-
-
-def top_down_readouts(block: LayerBlock, num_layers: int, heads: int, n: int,
-                      residual: str) -> tuple[Tensor, Tensor]:
-    """For each l, the mean row of M_l ... M_1 (the product through layers 1..l), with M_l built from the head mean
-    of the layer's matrices B: ``residual="average"``: M_l = (B_l + I) / 2 (rollout), ``"add"``: M_l = I + B_l
-    (relevance).
+def top_down_readouts(product: Callable[[int, Tensor], Tensor], num_layers: int, n: int, residual: str) -> Tensor:
+    """For each l, the mean row of M_l ... M_1 (the product through layers 1..l), (L, N) float32. M_l is built from
+    the head mean of layer l's matrices B_h: ``residual="average"``: M_l = (B + I) / 2 (rollout), ``"add"``:
+    M_l = I + B (relevance). ``product(layer, x)`` gives x @ B_h of every head, (k, N) -> (heads, k, N).
 
     The readouts are row vectors carried from the top layer down: the one whose top is layer l starts there as the
-    uniform row u, and at each layer every readout started so far is multiplied by that layer's matrix, streamed
-    once in blocks of rows (x @ B = sum over blocks of x[:, rows] @ B[rows]). Returns the readouts (L, N) and, on
-    the way, u @ B_h: the mean row of each layer's per-head matrices, (L, heads, N)."""
+    uniform row u, and at each layer every readout started so far is multiplied by that layer's matrix, so each
+    layer's matrices are needed once."""
     uniform = torch.full((1, n), 1.0 / n)
-    buffer = torch.empty(heads, min(ROW_CHUNK, n), n)  # one block of rows, reused for every block of every layer
     carried = torch.empty(0, n)  # row i: the readout whose top is layer L - 1 - i, carried down to this layer
-    mean_rows = []
     for layer in reversed(range(num_layers)):
         x = torch.cat((carried, uniform))  # (k, N); the last row starts the readout whose top is this layer
-        y = torch.zeros(heads, len(x), n)  # x @ B_h for every head h
-        for rows in _row_chunks(n):
-            out = buffer[:, :rows.stop - rows.start]  # (heads, r, N)
-            block(layer, rows, out)
-            y.baddbmm_(x[:, rows].expand(heads, -1, -1), out)  # (heads, k, N) += x[:, rows] @ out, per head
-        mean_rows.append(y[:, -1])
-        step = y.mean(dim=0)  # x @ mean_h B_h
+        step = product(layer, x).mean(dim=0)  # x @ mean_h B_h
         carried = 0.5 * (x + step) if residual == "average" else x + step
-    return carried.flip(0), torch.stack(mean_rows[::-1])
+    return carried.flip(0)
 
 
 @dataclass
 class AttentionMaps:
     """What the attention panel draws, for one clip: cheap to slice by layer and head without the model."""
 
-    q: list[Tensor]  # L x (heads, N, d) captured queries, kept as captured (no stacked copy)
-    k: list[Tensor]  # L x (heads, N, d) captured keys
+    q: list[Tensor]  # L x (heads, N, d) recorded queries
+    k: list[Tensor]  # L x (heads, N, d) recorded keys
     received: Tensor  # (L, heads, N) mean attention each token receives
     rollout: Tensor  # (L, N) rollout through layers 1..l, mean-pooling readout; each row sums to 1
 
@@ -136,32 +132,55 @@ class AttentionMaps:
         return attention_rows(self.q[layer], self.k[layer], slice(token, token + 1))[:, 0]
 
 
-def maps_from_capture(records: list[Captured]) -> AttentionMaps:
-    """Attention received and rollout for every layer from captured q/k, in one streamed pass over each layer."""
-    heads, n, _ = records[0].q.shape
-    rollout, received = top_down_readouts(
-        lambda layer, rows, out: attention_rows_into(records[layer].q, records[layer].k, rows, out),
-        len(records), heads, n, "average")
+def maps_from_records(records: list[LayerRecord]) -> AttentionMaps:
+    """Attention received and rollout for every layer from a recorded forward pass: (L, N) vector-matrix products
+    with the layers' head means, no attention recomputed."""
+    n = records[0].mean.shape[0]
+    rollout = top_down_readouts(lambda layer, x: (x @ records[layer].mean)[None], len(records), n, "average")
+    received = torch.stack([record.received for record in records]) / n  # (L, heads, N)
     return AttentionMaps(q=[r.q for r in records], k=[r.k for r in records], received=received, rollout=rollout)
+
+
+@dataclass
+class _GraphRecord:
+    """One layer's tensors for the first clip, for class relevance: q, k, v detached (heads, N, d) and the per-head
+    output (1, heads, N, d) still in the autograd graph."""
+
+    q: Tensor
+    k: Tensor
+    v: Tensor
+    out: Tensor
 
 
 def class_relevance(classifier: VideoMAEForVideoClassification, pixel_values: Tensor, class_id: int) -> Tensor:
     """Chefer et al.'s relevance of every token for one class, through layers 1..l: (L, N), the mean row of R - I.
     Needs one forward pass and the part of the backward pass down to the first layer's attention output (no
     parameter gradients). pixel_values (1, T, 3, H, W) float32."""
-    with torch.enable_grad(), capture(classifier.videomae, with_grad=True) as records:
+    records: list[_GraphRecord] = []
+
+    def keep(q: Tensor, k: Tensor, v: Tensor, out: Tensor) -> None:
+        records.append(_GraphRecord(q[0].detach(), k[0].detach(), v[0].detach(), out))
+
+    layers = [m for m in classifier.videomae.modules() if isinstance(m, Attention)]
+    with torch.enable_grad(), probing({layer: AttentionProbe(tensors=keep) for layer in layers}):
         logits = classifier(pixel_values).logits  # (1, num_labels)
         grads = torch.autograd.grad(logits[0, class_id], [rec.out for rec in records])  # L x (1, heads, N, d)
     heads, n, _ = records[0].q.shape
+    buffer = torch.empty(heads, min(ROW_CHUNK, n), n)  # one block of rows, reused for every block of every layer
 
-    def weighted(layer: int, rows: slice, out: Tensor) -> None:  # (grad A * A)^+ rows of every head into out
+    def product(layer: int, x: Tensor) -> Tensor:  # x @ (grad A * A)^+ of every head, streamed in blocks of rows
         rec = records[layer]
-        attention_rows_into(rec.q, rec.k, rows, out)  # A rows, (heads, r, N)
-        grad_a = grads[layer][0, :, rows].float() @ rec.v.float().transpose(-2, -1)  # d logit / d A
-        out.mul_(grad_a).clamp_(min=0)
+        y = torch.zeros(heads, len(x), n)  # (heads, k, N)
+        for start in range(0, n, ROW_CHUNK):
+            rows = slice(start, min(start + ROW_CHUNK, n))
+            out = buffer[:, :rows.stop - start]  # (heads, r, N)
+            attention_rows_into(rec.q, rec.k, rows, out)  # A rows
+            grad_a = grads[layer][0, :, rows].float() @ rec.v.float().transpose(-2, -1)  # d logit / d A
+            out.mul_(grad_a).clamp_(min=0)
+            y.baddbmm_(x[:, rows].expand(heads, -1, -1), out)  # (heads, k, N) += x[:, rows] @ out, per head
+        return y
 
-    readouts, _ = top_down_readouts(weighted, len(records), heads, n, "add")
-    return readouts - 1.0 / n
+    return top_down_readouts(product, len(records), n, "add") - 1.0 / n
 
 
 def temporal_profile(token_map: Tensor, grid: tuple[int, int, int]) -> Tensor:

@@ -69,8 +69,9 @@ views it changes with the class: compare the top classes. It costs one backward 
 ATTENTION_NOTE = """\
 Maps are per token (2 frames x 16 x 16 pixels), drawn with nearest-neighbour upsampling at 55% opacity over
 the first frame of each time slice; the colour bar gives values, the bars below the share per time slice.
-Attention is not an explanation: treat these as measurements of the model's internal routing. The forward
-pass keeps fast (SDPA) attention; the maps are computed from the captured queries and keys.
+Attention is not an explanation: treat these as measurements of the model's internal routing. The maps come
+from the classifying forward pass itself: it computes attention in blocks of query rows and adds each block
+into the maps as it goes; a clicked patch's rows are recomputed from the queries and keys it kept.
 """
 
 REVERSED = ("The same frames played backwards, answered in a second panel. A model that uses motion should change "

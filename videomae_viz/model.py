@@ -40,18 +40,29 @@ def sinusoid_table(n_position: int, dim: int) -> Tensor:
     return torch.from_numpy(angle).float().unsqueeze(0)
 
 
-# A probe sees each attention layer's queries, keys, values and per-head output, (B, heads, N, head_dim) each; the
-# attention module uses it to compute attention maps without making the forward pass materialise them.
-AttentionProbe = Callable[[Tensor, Tensor, Tensor, Tensor], None]
+@dataclass(frozen=True)
+class AttentionProbe:
+    """What a probe sees of one attention layer's forward pass, so attention maps need not be materialised.
+
+    ``tensors`` gets the layer's queries, keys, values and per-head output, (B, heads, N, head_dim) each, after the
+    attention. ``rows``, when set, gets every block of softmax rows as the layer computes them: the block's slice of
+    query rows and its (B, heads, r, N) probabilities, in the autocast dtype. It makes the layer run
+    ``blocked_attention``, so it is for inference only."""
+
+    tensors: Callable[[Tensor, Tensor, Tensor, Tensor], None] | None = None
+    rows: Callable[[slice, Tensor], None] | None = None
+
+
 # The probes are kept per thread (a context variable), not on the shared modules: two requests running the same model
 # at once each record only their own forward pass.
 _PROBES: ContextVar[Mapping[nn.Module, AttentionProbe]] = ContextVar("attention_probes", default=MappingProxyType({}))
 
 
 @contextmanager
-def probing(layers: Iterable[Attention], probe: AttentionProbe) -> Iterator[None]:
-    """Call ``probe`` from each of ``layers`` during the forward passes this thread runs inside the block."""
-    token = _PROBES.set(MappingProxyType({**_PROBES.get(), **{layer: probe for layer in layers}}))
+def probing(probes: Mapping[Attention, AttentionProbe]) -> Iterator[None]:
+    """Let each attention layer of ``probes`` call its probe during the forward passes this thread runs inside the
+    block."""
+    token = _PROBES.set(MappingProxyType({**_PROBES.get(), **probes}))
     try:
         yield
     finally:
@@ -66,16 +77,21 @@ def attention_block(q: Tensor, k: Tensor, rows: slice, out: Tensor) -> Tensor:
     return torch.softmax(out, dim=-1, out=out)
 
 
-def blocked_attention(q: Tensor, k: Tensor, v: Tensor, block: int = QUERY_BLOCK) -> Tensor:
+def blocked_attention(q: Tensor, k: Tensor, v: Tensor, block: int = QUERY_BLOCK,
+                      observe: Callable[[slice, Tensor], None] | None = None) -> Tensor:
     """softmax(q k^T / sqrt(d)) v in the inputs' dtype, ``block`` query rows at a time through one reused score
-    buffer: q, k, v (B, nh, N, hd) -> (B, nh, N, hd). Inference only (``attention_block``)."""
+    buffer: q, k, v (B, nh, N, hd) -> (B, nh, N, hd). ``observe(rows, probabilities)`` sees each block's softmax
+    rows (B, nh, r, N) before the buffer is reused. Inference only (``attention_block``)."""
     B, nh, N, _ = q.shape
     buffer = q.new_empty(B * nh * min(block, N) * N)  # storage of one (B, nh, block, N) score block
     out = []
     for start in range(0, N, block):
         rows = slice(start, min(start + block, N))
         scores = buffer[:B * nh * (rows.stop - start) * N].view(B, nh, rows.stop - start, N)  # (B, nh, r, N)
-        out.append(attention_block(q, k, rows, scores) @ v)  # (B, nh, r, hd)
+        probabilities = attention_block(q, k, rows, scores)  # (B, nh, r, N)
+        if observe is not None:
+            observe(rows, probabilities)
+        out.append(probabilities @ v)  # (B, nh, r, hd)
     return torch.cat(out, dim=2)
 
 
@@ -99,7 +115,11 @@ class Attention(nn.Module):
             bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias), self.v_bias))
         qkv = F.linear(x, self.qkv.weight, bias)  # (B, N, 3D)
         q, k, v = qkv.view(B, N, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4).unbind(0)  # (B, nh, N, hd)
-        if self.fused_attn and q.dtype == torch.bfloat16 and q.device.type == "cpu" and not torch.is_grad_enabled():
+        probe = _PROBES.get().get(self)
+        observe = probe.rows if probe is not None else None
+        if observe is not None:
+            x = blocked_attention(q, k, v, observe=observe)  # (B, nh, N, hd)
+        elif self.fused_attn and q.dtype == torch.bfloat16 and q.device.type == "cpu" and not torch.is_grad_enabled():
             # torch's fused CPU kernel runs bf16 no faster than fp32 (ViT-B layer: 44 vs 41 ms); bf16 matmuls and an
             # in-place softmax over blocks of query rows take 23 ms
             x = blocked_attention(q, k, v)  # (B, nh, N, hd)
@@ -108,9 +128,8 @@ class Attention(nn.Module):
         else:
             attn = (q @ k.transpose(-2, -1)) * self.scale  # (B, nh, N, N)
             x = attn.float().softmax(dim=-1).to(v.dtype) @ v  # (B, nh, N, hd)
-        probe = _PROBES.get().get(self)
-        if probe is not None:
-            probe(q, k, v, x)
+        if probe is not None and probe.tensors is not None:
+            probe.tensors(q, k, v, x)
         return self.proj(x.transpose(1, 2).reshape(B, N, D))
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .attention import AttentionMaps, capture, class_relevance, maps_from_capture
+from .attention import AttentionMaps, class_relevance, maps_from_records, recording
 from .checkpoints import CheckpointError, load_model
 from .config import VideoMAEConfig
 from .masking import STRATEGIES, make_mask
@@ -56,7 +56,7 @@ class Settings:
     stride: int | None = None  # source frames between samples (VideoMAE's 16x4 is stride 4); None = spread evenly
     stats: str = STATS_LEAK_FREE  # norm_pix_loss models only: how hidden patches get their mean/std back
     reverse: bool = False  # play the sampled frames backwards
-    attention: bool = True  # capture queries/keys while classifying and compute the attention maps
+    attention: bool = True  # record the attention maps while classifying (attention.recording)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.mask_ratio < 1.0:
@@ -169,10 +169,10 @@ class VideoMAEPipeline:
     @torch.inference_mode()
     def classify(self, pixel_values: torch.Tensor, top_k: int,
                  with_attention: bool = False) -> tuple[list[tuple[str, float]], list]:
-        """(1, T, 3, H, W) float32 -> the top-k (label, probability) pairs, and the attention layers' captured
-        queries and keys of the clip as given (the first view) from the same forward pass (empty unless
+        """(1, T, 3, H, W) float32 -> the top-k (label, probability) pairs, and the attention layers' records of the
+        clip as given (the first view) from the same forward pass (``attention.recording``; empty unless
         ``with_attention``)."""
-        with capture(self.classifier.videomae, enabled=with_attention) as records:
+        with recording(self.classifier.videomae, enabled=with_attention) as records:
             probs = self.probabilities(pixel_values)[0]  # (num_labels,)
         scores, ids = probs.topk(min(top_k, probs.numel()))
         return [(self.label(int(i)), float(s)) for s, i in zip(scores, ids)], records
@@ -252,7 +252,7 @@ class VideoMAEPipeline:
         if settings.attention:
             check("before the attention maps")
             report(0.8, "computing attention maps")
-            maps = maps_from_capture(records)
+            maps = maps_from_records(records)
             lap("attention", t)
         timings["total"] = round(time.perf_counter() - start, 4)
         report(1.0, "done")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from ..attention import AttentionMaps, capture, class_relevance, maps_from_capture
+from ..attention import AttentionMaps, LayerRecord, class_relevance, maps_from_records, recording
 from ..checkpoints import load_model
 from ..config import VideoMAEConfig
 from .peak_memory import Action, available, peak_growth_mb
@@ -27,9 +27,9 @@ MEMORY_NOTE = ("peak RSS growth of the action in a fresh process (VmHWM reset th
                "warm-up run), minus the same for a plain forward")
 
 
-def captured_forward(model: torch.nn.Module, x: torch.Tensor) -> list:
-    """The classifying forward pass with every layer's queries and keys captured (SDPA kept)."""
-    with torch.inference_mode(), capture(model.videomae) as records:
+def recorded_forward(model: torch.nn.Module, x: torch.Tensor) -> list[LayerRecord]:
+    """The classifying forward pass with every layer's attention recorded (blocked attention, reduced as it goes)."""
+    with torch.inference_mode(), recording(model.videomae) as records:
         model(x)
     return records
 
@@ -40,8 +40,8 @@ def query_rows(maps: AttentionMaps, token: int) -> list[torch.Tensor]:
 
 
 def all_maps(model: torch.nn.Module, x: torch.Tensor) -> AttentionMaps:
-    """Every map but relevance, as a request computes them: captured forward, received and rollout, one query."""
-    maps = maps_from_capture(captured_forward(model, x))
+    """Every map but relevance, as a request computes them: recorded forward, received and rollout, one query."""
+    maps = maps_from_records(recorded_forward(model, x))
     query_rows(maps, maps.q[0].shape[1] // 2)  # the middle token
     return maps
 
@@ -68,51 +68,52 @@ def prepare(folder: str, task: str) -> Action:
     return actions[task]
 
 
-def captured_mb(maps: AttentionMaps) -> float:
-    """What the maps keep for later queries (q and k of every layer), in MB."""
-    return sum(t.numel() * t.element_size() for t in maps.q + maps.k) / 2**20
+def recorded_mb(records: list[LayerRecord]) -> float:
+    """What a recorded pass keeps: q and k of every layer for later queries, the head means for rollout, in MB."""
+    return sum(t.numel() * t.element_size() for r in records for t in (r.q, r.k, r.received, r.mean)) / 2**20
 
 
 def time_rows(setup: Setup, classifier: Path) -> list[Row]:
     config = setup.classifier_config
     model = load_model(classifier)
     x = random_input(config)
-    records = captured_forward(model, x)
-    maps = maps_from_capture(records)
+    records = recorded_forward(model, x)
+    maps = maps_from_records(records)
     token = config.num_patches // 2
     log.info("attention maps: time")
     timed = rounds({
         "plain": lambda: forward(model, x),
-        "capture": lambda: captured_forward(model, x),
-        "maps": lambda: maps_from_capture(records),
+        "record": lambda: recorded_forward(model, x),
+        "maps": lambda: maps_from_records(records),
         "query": lambda: query_rows(maps, token),
     }, 2 * setup.repeats, setup.warmup)
     seconds = {name: statistics.median(values) for name, values in timed.items()}
     plain = seconds["plain"]
-    capture_cost = max(statistics.median(c - p for c, p in zip(timed["capture"], timed["plain"])), 0.0)
-    total = capture_cost + seconds["maps"] + seconds["query"]
+    record_cost = max(statistics.median(c - p for c, p in zip(timed["record"], timed["plain"])), 0.0)
+    total = record_cost + seconds["maps"] + seconds["query"]
     relevance = alternate({"relevance": lambda: class_relevance(model, x, 0)}, setup.slow_repeats, 1)["relevance"]
     sdpa, eager = load_reference(classifier, "sdpa"), load_reference(classifier, "eager")
     reference = alternate({"sdpa": lambda: forward(sdpa, x), "attentions": lambda: reference_attentions(eager, x)},
                           setup.slow_repeats, 1)
     return [
         Row(SECTION, "classifying forward, plain", plain, "s", None, ALTERNATED),
-        Row(SECTION, "capturing q/k during that forward, extra", capture_cost / plain, "x forward", None,
-            f"median over {2 * setup.repeats} rounds of (captured forward - plain forward) in the same round, over "
+        Row(SECTION, "recording during that forward (blocked attention, reduced per block), extra",
+            record_cost / plain, "x forward", None,
+            f"median over {2 * setup.repeats} rounds of (recorded forward - plain forward) in the same round, over "
             "the plain forward; 0 if negative"),
         Row(SECTION, "attention received + rollout, all layers and heads", seconds["maps"] / plain, "x forward",
-            None, "maps_from_capture on the captured q/k"),
+            None, "maps_from_records on the recorded layers"),
         Row(SECTION, "query rows: one token, all layers and heads", seconds["query"] / plain, "x forward", None,
             "AttentionMaps.query per layer"),
-        Row(SECTION, "all maps but relevance (capture + received + rollout + query), all layers", total / plain,
+        Row(SECTION, "all maps but relevance (recording + received + rollout + query), all layers", total / plain,
             "x forward", Target("<=", 0.3), "sum of the three lines above"),
         Row(SECTION, "class relevance, all layers (forward with grad + gradients + maps)", relevance / plain,
             "x forward", Target("<=", 0.3), f"median of {setup.slow_repeats}; needs its own forward with autograd "
             "and a backward pass to the first layer, so it cannot be a fraction of a forward"),
         Row(SECTION, "transformers output_attentions=True (eager) / its SDPA forward", reference["attentions"]
             / reference["sdpa"], "x", None, f"for comparison; median of {setup.slow_repeats}, alternating"),
-        Row(SECTION, "size of what the maps keep (q and k of every layer)", captured_mb(maps), "MB", None,
-            "computed from tensor sizes; received and rollout are (L, heads, N) and (L, N) on top"),
+        Row(SECTION, "size of what a recorded pass keeps (q, k and head-mean attention of every layer)",
+            recorded_mb(records), "MB", None, "computed from tensor sizes"),
     ]
 
 

@@ -26,7 +26,7 @@ STAGES = ("decode", "preprocess", "classify", "reconstruct", "attention", "rende
 
 
 def request_timings(pipeline: VideoMAEPipeline, clip: Path, out: Path, settings: Settings) -> dict[str, float]:
-    """One request: ``analyze`` (decode, preprocess, classify with q/k capture, reconstruct at 0.9 tube masking,
+    """One request: ``analyze`` (decode, preprocess, classify with the attention recorded, reconstruct at 0.9 tube masking,
     attention received and rollout), then render (the PNG grids, the side-by-side MP4 and the rollout figure that
     ``export_files`` writes). Seconds per stage and the total."""
     start = time.perf_counter()
@@ -65,8 +65,8 @@ def request_rows(setup: Setup, classifier: Path, pretraining: Path) -> list[Row]
     forwards = timings["classify"] + timings["reconstruct"]
     model = forwards + timings["attention"]
     rows.append(Row(REQUEST, "total / model time (classify + reconstruct + attention maps)", timings["total"] / model,
-                    "x", Target("<=", 1.3), "the app's request: attention maps on (the classify stage includes the "
-                    "q/k capture); relevance is computed only when asked for; what is not model time is decode, "
+                    "x", Target("<=", 1.3), "the app's request: attention maps on (the classify stage includes "
+                    "recording them); relevance is computed only when asked for; what is not model time is decode, "
                     "preprocess and render, the stages the issue calls small"))
     rows.append(Row(REQUEST, "total / the two forward passes alone (classify + reconstruct)", timings["total"] / forwards,
                     "x", None, "the same requests, attention maps counted as overhead"))
