@@ -113,23 +113,27 @@ def test_blocked_attention_equals_sdpa(block):
     assert (got - expected).abs().max() <= 1e-6
 
 
-def test_bf16_inference_takes_blocked_attention(monkeypatch):
-    """Under bf16 autocast on the CPU, inference runs blocked attention in every layer and stays within bf16 rounding
-    of the fp32 reference; with gradients it keeps SDPA, which autograd can go through."""
+@pytest.mark.parametrize("blocked", [True, False])
+def test_bf16_inference_attention_follows_the_cpu(monkeypatch, blocked):
+    """Under bf16 autocast on the CPU, inference runs blocked attention in every layer where the CPU lacks AMX
+    (``BLOCKED_BF16``) and torch's fused kernel where it has it, and stays within bf16 rounding of the fp32
+    reference either way; with gradients it keeps SDPA, which autograd can go through."""
     hf, ours = pair("VideoMAEForVideoClassification", attn="sdpa")
     calls = []
-    monkeypatch.setattr(model_module, "blocked_attention", lambda *a, **kw: calls.append(1) or blocked_attention(*a, **kw))
+    monkeypatch.setattr(model_module, "BLOCKED_BF16", blocked)
+    monkeypatch.setattr(model_module, "blocked_attention",
+                        lambda *a, **kw: calls.append(1) or blocked_attention(*a, **kw))
     x = pixel_values(TINY)
     with torch.no_grad():
         expected = hf(pixel_values=x).logits
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
         got = ours(x).logits.float()
-    assert len(calls) == TINY.num_hidden_layers
+    assert len(calls) == (TINY.num_hidden_layers if blocked else 0)
     assert (got - expected).abs().max() <= 0.02 * expected.abs().max()
     assert (got - expected).abs().max() > 0  # it did run in bf16
     with torch.autocast("cpu", dtype=torch.bfloat16):
         ours(x).logits.float().sum().backward()
-    assert len(calls) == TINY.num_hidden_layers
+    assert len(calls) == (TINY.num_hidden_layers if blocked else 0)
     assert ours.videomae.blocks[0].attn.qkv.weight.grad.abs().sum() > 0
 
 

@@ -9,7 +9,7 @@ bool, True = masked. Shapes: see the glossary in ``config``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -23,10 +23,14 @@ from torch import Tensor, nn
 from .config import VideoMAEConfig
 from .patches import normalize_patches, patch_stats, patchify, target_frames
 
-# One switch for every attention layer: fused (SDPA, or blocked attention for bf16 inference on the CPU) or the
-# manual softmax path, which the tests prove equal.
+# One switch for every attention layer: fused (SDPA, or blocked attention for bf16 inference on CPUs without AMX) or
+# the manual softmax path, which the tests prove equal.
 FUSED_ATTN = os.environ.get("VIDEOMAE_VIZ_FUSED_ATTN", "1") != "0"
 QUERY_BLOCK = 392  # query rows per block of blocked attention: a quarter of ViT-B's 1568 tokens (14 MB of bf16 scores)
+# bf16 inference takes blocked attention where torch's fused CPU kernel gains nothing from bf16: that kernel runs bf16
+# on AMX tiles where the CPU has them (ViT-B layer on an Intel Xeon with AMX: 12.7 ms, blocked 20.5 ms) and is no
+# faster in bf16 than in fp32 elsewhere (on an AMD EPYC: 44 against 41 ms, blocked 23 ms).
+BLOCKED_BF16 = not getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
 
 
 def sinusoid_table(n_position: int, dim: int) -> Tensor:
@@ -119,9 +123,8 @@ class Attention(nn.Module):
         observe = probe.rows if probe is not None else None
         if observe is not None:
             x = blocked_attention(q, k, v, observe=observe)  # (B, nh, N, hd)
-        elif self.fused_attn and q.dtype == torch.bfloat16 and q.device.type == "cpu" and not torch.is_grad_enabled():
-            # torch's fused CPU kernel runs bf16 no faster than fp32 (ViT-B layer: 44 vs 41 ms); bf16 matmuls and an
-            # in-place softmax over blocks of query rows take 23 ms
+        elif (self.fused_attn and BLOCKED_BF16 and q.dtype == torch.bfloat16 and q.device.type == "cpu"
+              and not torch.is_grad_enabled()):
             x = blocked_attention(q, k, v)  # (B, nh, N, hd)
         elif self.fused_attn:
             x = F.scaled_dot_product_attention(q, k, v)  # (B, nh, N, hd)
@@ -336,7 +339,7 @@ MODEL_CLASSES: dict[str, type[nn.Module]] = {
 
 def set_fused_attn(model: nn.Module, fused: bool) -> None:
     """Switch every attention layer of ``model`` between fused attention (True: SDPA, or ``blocked_attention`` for
-    bf16 inference on the CPU) and the manual softmax path (False)."""
+    bf16 inference on CPUs without AMX, ``BLOCKED_BF16``) and the manual softmax path (False)."""
     for module in model.modules():
         if isinstance(module, Attention):
             module.fused_attn = fused

@@ -26,9 +26,9 @@ STAGES = ("decode", "preprocess", "classify", "reconstruct", "attention", "rende
 
 
 def request_timings(pipeline: VideoMAEPipeline, clip: Path, out: Path, settings: Settings) -> dict[str, float]:
-    """One request: ``analyze`` (decode, preprocess, classify with the attention recorded, reconstruct at 0.9 tube masking,
-    attention received and rollout), then render (the PNG grids, the side-by-side MP4 and the rollout figure that
-    ``export_files`` writes). Seconds per stage and the total."""
+    """One request: ``analyze`` (decode, preprocess, classify with the attention recorded, reconstruct at 0.9 tube
+    masking, attention received and rollout), then render (the PNG grids, the side-by-side MP4 and the rollout figure
+    that ``export_files`` writes). Seconds per stage and the total."""
     start = time.perf_counter()
     analysis = pipeline.analyze(clip, settings)
     render_start = time.perf_counter()
