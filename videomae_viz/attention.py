@@ -52,6 +52,17 @@ def recording(encoder: VideoMAEModel, enabled: bool = True) -> Iterator[list[Lay
         yield records
         return
     layers = [m for m in encoder.modules() if isinstance(m, Attention)]
+    blocks: dict[str, Tensor] = {}  # one block per kind for the whole pass, each layer's record a view of it
+
+    def start_layer(layer: int, probabilities: Tensor) -> None:
+        _, heads, _, n = probabilities.shape
+        if layer == 0:
+            head_dim = encoder.config.hidden_size // heads
+            blocks["qk"] = torch.empty(len(layers), 2, heads, n, head_dim, dtype=probabilities.dtype)
+            blocks["received"] = torch.zeros(len(layers), heads, n)
+            blocks["mean"] = torch.empty(len(layers), n, n)
+        records.append(LayerRecord(blocks["qk"][layer, 0], blocks["qk"][layer, 1], blocks["received"][layer],
+                                   blocks["mean"][layer]))
 
     def probe(layer: int) -> AttentionProbe:
         def rows(block: slice, probabilities: Tensor) -> None:  # probabilities (B, heads, r, N)
@@ -66,18 +77,6 @@ def recording(encoder: VideoMAEModel, enabled: bool = True) -> Iterator[list[Lay
             records[-1].k.copy_(k[0])
 
         return AttentionProbe(tensors=tensors, rows=rows)
-
-    blocks: dict[str, Tensor] = {}
-
-    def start_layer(layer: int, probabilities: Tensor) -> None:
-        _, heads, _, n = probabilities.shape
-        if layer == 0:  # one block per kind for the whole pass rather than separate tensors per layer
-            head_dim = encoder.config.hidden_size // heads
-            blocks["qk"] = torch.empty(len(layers), 2, heads, n, head_dim, dtype=probabilities.dtype)
-            blocks["received"] = torch.zeros(len(layers), heads, n)
-            blocks["mean"] = torch.empty(len(layers), n, n)
-        records.append(LayerRecord(blocks["qk"][layer, 0], blocks["qk"][layer, 1], blocks["received"][layer],
-                                   blocks["mean"][layer]))
 
     with probing({layer: probe(i) for i, layer in enumerate(layers)}):
         yield records
