@@ -110,6 +110,17 @@ def test_recording_in_bf16_stays_near_fp32():
     assert abs(float(got.rollout[-1].sum()) - 1) < 1e-3
 
 
+def test_recording_ends_with_its_block():
+    _, ours = models()
+    x = pixel_values(TINY, batch=1)
+    with torch.inference_mode(), recording(ours.videomae) as records:
+        ours(x)
+    assert len(records) == TINY.num_hidden_layers
+    with torch.inference_mode():
+        ours(x)
+    assert len(records) == TINY.num_hidden_layers
+
+
 def test_concurrent_recordings_on_one_model_stay_apart():
     """Two threads (two requests in the app) record on the same model at the same time: each records its own
     forward pass, exactly as it would alone."""
