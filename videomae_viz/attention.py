@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .model import (Attention, AttentionProbe, VideoMAEForVideoClassification, VideoMAEModel, attention_block,
-                    probing)
+from .model import (AttentionProbe, VideoMAEForVideoClassification, VideoMAEModel, attention_block,
+                    attention_layers, probing)
 
 ROW_CHUNK = 64  # query rows per block of relevance: one (heads, rows, N) buffer of ~5 MB for ViT-B, reused
 
@@ -51,7 +51,7 @@ def recording(encoder: VideoMAEModel, enabled: bool = True) -> Iterator[list[Lay
     if not enabled:
         yield records
         return
-    layers = [m for m in encoder.modules() if isinstance(m, Attention)]
+    layers = attention_layers(encoder)
     blocks: dict[str, Tensor] = {}  # one block per kind for the whole pass, each layer's record a view of it
 
     def start_layer(layer: int, probabilities: Tensor) -> None:
@@ -160,7 +160,7 @@ def class_relevance(classifier: VideoMAEForVideoClassification, pixel_values: Te
     def keep(q: Tensor, k: Tensor, v: Tensor, out: Tensor) -> None:
         records.append(_GraphRecord(q[0].detach(), k[0].detach(), v[0].detach(), out))
 
-    layers = [m for m in classifier.videomae.modules() if isinstance(m, Attention)]
+    layers = attention_layers(classifier.videomae)
     with torch.enable_grad(), probing({layer: AttentionProbe(tensors=keep) for layer in layers}):
         logits = classifier(pixel_values).logits  # (1, num_labels)
         grads = torch.autograd.grad(logits[0, class_id], [rec.out for rec in records])  # L x (1, heads, N, d)

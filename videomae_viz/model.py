@@ -337,12 +337,16 @@ MODEL_CLASSES: dict[str, type[nn.Module]] = {
 }
 
 
+def attention_layers(model: nn.Module) -> list[Attention]:
+    """The attention modules of ``model``, in forward order."""
+    return [module for module in model.modules() if isinstance(module, Attention)]
+
+
 def set_fused_attn(model: nn.Module, fused: bool) -> None:
     """Switch every attention layer of ``model`` between fused attention (True: SDPA, or ``blocked_attention`` for
     bf16 inference on CPUs without AMX, ``BLOCKED_BF16``) and the manual softmax path (False)."""
-    for module in model.modules():
-        if isinstance(module, Attention):
-            module.fused_attn = fused
+    for layer in attention_layers(model):
+        layer.fused_attn = fused
 
 
 def init_weights(model: nn.Module) -> None:
