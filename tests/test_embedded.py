@@ -19,7 +19,7 @@ from videomae_viz.config import VideoMAEConfig
 from videomae_viz.evaluate import predict
 from videomae_viz.pipeline import Settings, VideoMAEPipeline
 from videomae_viz.synthetic import LABELS, OPPOSITE, make_dataset
-from videomae_viz.train import EVAL_SEED
+from videomae_viz.train import EVAL_SEED, augment
 from videomae_viz.views import VIEWS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +119,40 @@ def test_cli_labels_the_examples_as_their_index_says(tmp_path):
     assert result.returncode == 0, result.stderr
     predicted = [json.loads(line)["labels"][0]["label"] for line in result.stdout.splitlines()]
     assert predicted == [item["label"] for item in index]
+
+
+def _both_ways(pairs: dict[str, str]) -> dict[str, str]:
+    return {**pairs, **{b: a for a, b in pairs.items()}}
+
+
+def test_augment_flips_and_reverses_with_the_matching_label():
+    # Random pixels: a jittered copy of the right flip of its input correlates near 1, any other flip near 0.
+    axes = {"t": 0, "v": 1, "h": 2}  # clips (B, T, H, W, 3): time, height, width
+    relabel = {"h": _both_ways({"moving left": "moving right", "rotating clockwise": "rotating counterclockwise"}),
+               "v": _both_ways({"moving up": "moving down", "rotating clockwise": "rotating counterclockwise"}),
+               "t": OPPOSITE}
+    clips = np.random.default_rng(0).integers(0, 256, (48, 4, 6, 7, 3), dtype=np.uint8)
+    labels = np.arange(48) % len(LABELS)
+    out, new = augment(clips, labels, np.random.default_rng(1))
+    assert out.shape == clips.shape and out.dtype == np.uint8
+    seen, jittered = set(), 0
+    for i in range(len(clips)):
+        candidates = {}
+        for combo in ("", "h", "v", "t", "hv", "ht", "vt", "hvt"):
+            clip = clips[i]
+            for axis in combo:
+                clip = np.flip(clip, axes[axis])
+            candidates[combo] = clip
+        scores = {combo: np.corrcoef(clip.ravel(), out[i].ravel())[0, 1] for combo, clip in candidates.items()}
+        flips = max(scores, key=scores.get)
+        assert scores[flips] > 0.8, (i, scores)
+        name = LABELS[labels[i]]
+        for axis in flips:
+            name = relabel[axis].get(name, name)
+        assert LABELS[new[i]] == name, (i, flips)
+        seen.add(flips)
+        jittered += not np.array_equal(candidates[flips], out[i])
+    assert len(seen) >= 6 and 10 <= jittered <= 38  # about half of the clips get brightness/contrast jitter
 
 
 def test_training_smoke_run_writes_loadable_checkpoints(tmp_path):

@@ -213,3 +213,13 @@ def test_invalid_sizes_are_errors():
         VideoMAEProcessor(size={"longest_edge": 224})
     with pytest.raises(ValueError, match="crop_size"):
         VideoMAEProcessor(crop_size={"shortest_edge": 224})
+
+
+def test_pixel_values_of_every_level_equal_a_float64_rescale():
+    # transformers rescales uint8 levels in float64, casts to float32 and normalises in float32.
+    processor = VideoMAEProcessor(**IMAGENET)
+    levels = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)[None]  # (1, 256, 3): every level, each channel
+    values = processor.to_pixel_values(levels)[:, 0]  # (3, 256)
+    rescaled = torch.from_numpy((np.arange(256, dtype=np.float64) * processor.rescale_factor).astype(np.float32))
+    mean, std = torch.tensor(IMAGENET_DEFAULT_MEAN).view(3, 1), torch.tensor(IMAGENET_DEFAULT_STD).view(3, 1)
+    assert torch.equal(values, (rescaled[None] - mean) / std)

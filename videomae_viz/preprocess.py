@@ -211,26 +211,17 @@ class VideoMAEProcessor:
             list(pool.map(self._crop_into, frames, out))
         return out
 
-    def _value_table(self) -> torch.Tensor:
-        """(3, 256) float32: the model input for each uint8 level of each channel, computed as transformers does
-        (rescale in float64, cast to float32, normalise in float32)."""
-        levels = np.arange(256, dtype=np.float64)
-        if self.do_rescale:
-            levels = levels * self.rescale_factor
-        table = np.repeat(levels.astype(np.float32)[None], 3, axis=0)
-        if self.do_normalize:
-            mean, std = np.array(self.image_mean, np.float32), np.array(self.image_std, np.float32)
-            table = (table - mean[:, None]) / std[:, None]
-        return torch.from_numpy(table)
-
     def to_pixel_values(self, frames: np.ndarray) -> torch.Tensor:
-        """Cropped frames (..., h, w, 3) uint8 -> pixel values (..., 3, h, w) float32, each level looked up in
-        ``_value_table``. Used for single clips and for training batches (B, T, h, w, 3) alike."""
-        table = self._value_table().numpy()  # (3, 256)
-        out = np.empty((*frames.shape[:-3], 3, *frames.shape[-3:-1]), np.float32)  # (..., 3, h, w)
-        for channel in range(3):
-            np.take(table[channel], frames[..., channel], out=out[..., channel, :, :])
-        return torch.from_numpy(out)
+        """Cropped frames (..., h, w, 3) uint8 -> pixel values (..., 3, h, w) float32. Used for single clips and for
+        training batches (B, T, h, w, 3) alike. Rescaling divides by 1 / rescale_factor in float32, which for the
+        usual 1/255 gives exactly transformers' values (it rescales in float64 and casts to float32)."""
+        levels = torch.from_numpy(np.ascontiguousarray(frames)).movedim(-1, -3).contiguous()  # (..., 3, h, w) uint8
+        values = levels.float()
+        if self.do_rescale:
+            values.div_(1 / self.rescale_factor)
+        if self.do_normalize:
+            values.sub_(torch.tensor(self.image_mean).view(3, 1, 1)).div_(torch.tensor(self.image_std).view(3, 1, 1))
+        return values
 
     def __call__(self, frames: Sequence[np.ndarray] | np.ndarray) -> dict[str, torch.Tensor]:
         """Frames (H, W, 3) uint8 -> ``{"pixel_values": (1, T, 3, h, w) float32}``."""

@@ -96,17 +96,21 @@ SYMMETRIES = {"flip_width": HFLIP.tolist(), "flip_height": VFLIP.tolist(), "tran
 def augment(clips: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Random horizontal/vertical flips and time reversal with the matching label change, plus brightness and
     contrast jitter. clips (B, T, H, W, 3) uint8 -> same shape uint8; labels (B,) int64."""
-    out, new = clips.copy(), labels.copy()
-    for i in range(len(out)):
+    out, new = np.empty_like(clips), labels.copy()
+    for i, clip in enumerate(clips):  # each flip is a view; the clip is copied once, into out
         if rng.random() < 0.5:
-            out[i], new[i] = out[i][:, :, ::-1], HFLIP[new[i]]
+            clip, new[i] = clip[:, :, ::-1], HFLIP[new[i]]
         if rng.random() < 0.5:
-            out[i], new[i] = out[i][:, ::-1], VFLIP[new[i]]
+            clip, new[i] = clip[:, ::-1], VFLIP[new[i]]
         if rng.random() < 0.5:
-            out[i], new[i] = out[i][::-1], REVERSE[new[i]]
+            clip, new[i] = clip[::-1], REVERSE[new[i]]
         if rng.random() < 0.5:
             gain, offset = rng.uniform(0.75, 1.25), rng.uniform(-25, 25)
-            out[i] = np.clip(out[i].astype(np.float32) * gain + offset, 0, 255).astype(np.uint8)
+            levels = clip.astype(np.float32)
+            levels *= gain
+            levels += offset
+            clip = np.clip(levels, 0, 255, out=levels)
+        out[i] = clip  # a float clip is truncated to uint8 here
     return out, new
 
 
