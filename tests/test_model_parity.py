@@ -102,6 +102,20 @@ def test_sdpa_reference_agrees_too():
         assert (ours(x).logits - hf(pixel_values=x).logits).abs().max() <= TOL
 
 
+@pytest.mark.parametrize("patch_size", [8, 32])
+def test_tubelet_embedding_equals_the_convolution(patch_size):
+    """The embedding runs its Conv3d weights as a matmul on patch vectors; in float64 that equals the convolution,
+    token by token, on a grid of 4 x 4 patches per frame and of one."""
+    config = TINY.replace(patch_size=patch_size)
+    encoder = randomize(MODEL_CLASSES["VideoMAEModel"](config).double())
+    x = pixel_values(config).double()
+    with torch.no_grad():
+        conv = encoder.patch_embed(x.transpose(1, 2)).flatten(2).transpose(1, 2)  # (B, N, D)
+        got = encoder.embed(x) - encoder.pos_embed
+    assert got.shape == (2, config.num_patches, config.hidden_size)
+    assert (got - conv).abs().max() <= 1e-12
+
+
 @pytest.mark.parametrize("block", [16, 50, 64])
 def test_blocked_attention_equals_sdpa(block):
     """Blocks of query rows through one score buffer, the last block short when 50 tokens do not divide."""

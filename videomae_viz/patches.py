@@ -1,7 +1,7 @@
 """Patchify / unpatchify and per-patch normalisation: the layout of VideoMAE's pixel target.
 
 A token's patch vector holds u*p*p*C values in (dt, dy, dx, c) order, channel fastest (reference 1.8). This is
-not the Conv3d weight layout (C, u, p, p); only the target and the reconstruction use it.
+not the Conv3d weight layout (C, u, p, p): the tubelet embedding reorders its weights to this layout.
 """
 
 from __future__ import annotations
