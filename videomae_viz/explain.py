@@ -6,14 +6,15 @@ Upload a short clip (or pick an example) and press **Analyse**. You will see wha
 predicts, how its masked autoencoder rebuilds the clip from a small fraction of its patches, and where its
 attention goes. The default model is a tiny VideoMAE we trained on generated motion clips (8 motions such as
 *moving left* or *rotating clockwise*); it runs offline on a CPU in about a second. It answers with the average
-over 8 mirrored and transposed views of the clip. It is reliable on the four translations (98-99% of held-out
-clips right) and less so on growing, shrinking and the *sense* of a rotation (84-93%; one view alone: 69-77%; see
+over 8 mirrored and transposed views of the clip. It is reliable on the four translations (98-100% of held-out
+clips right) and less so on growing, shrinking and the *sense* of a rotation (86-97%; one view alone: 73-91%; see
 its model card in `assets/`): a small model's limits, shown as they are.
 """
 
 PIPELINE = """\
 **How VideoMAE works, step by step**
-1. **Patchify.** The clip (16 frames) is cut into *tubelets*: 2 frames x 16 x 16 pixels. Each becomes one token.
+1. **Patchify.** The clip (16 frames) is cut into *tubelets*: 2 frames x 16 x 16 pixels in the MCG-NJU models,
+   4 frames x 12 x 12 pixels in the embedded one. Each becomes one token.
 2. **Tube masking.** A random 90% of the positions are hidden, and the *same* positions stay hidden in every
    frame. (With random per-frame masking a hidden patch is usually visible in the next frame, so the task would
    be copying, not understanding.)
@@ -67,7 +68,7 @@ views it changes with the class: compare the top classes. It costs one backward 
 }
 
 ATTENTION_NOTE = """\
-Maps are per token (2 frames x 16 x 16 pixels), drawn with nearest-neighbour upsampling at 55% opacity over
+Maps are per token (one tubelet), drawn with nearest-neighbour upsampling at 55% opacity over
 the first frame of each time slice; the colour bar gives values, the bars below the share per time slice.
 Attention is not an explanation: treat these as measurements of the model's internal routing. The maps come
 from the classifying forward pass itself: it computes attention in blocks of query rows and adds each block
