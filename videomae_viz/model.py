@@ -188,6 +188,12 @@ def _check_mask(bool_masked_pos: Tensor, batch: int, num_patches: int) -> None:
         raise ValueError("every clip in a batch must have the same number of masked tokens")
 
 
+def _select(x: Tensor, rows: Tensor) -> Tensor:
+    """Each clip's tokens where ``rows`` (B, N) bool is True, in ascending token order: (B, N, X) -> (B, n, X).
+    Every clip selects the same number (``_check_mask``)."""
+    return x[rows].reshape(x.shape[0], -1, x.shape[-1])
+
+
 class VideoMAEModel(nn.Module):
     """The encoder: tubelet embedding + fixed positions -> visible tokens -> blocks (-> final norm)."""
 
@@ -216,8 +222,8 @@ class VideoMAEModel(nn.Module):
         positions = self.pos_embed.expand(B, -1, -1)  # (B, N, D)
         if bool_masked_pos is not None:  # only visible tubelets are embedded
             _check_mask(bool_masked_pos, B, cfg.num_patches)
-            patches = patches[~bool_masked_pos].reshape(B, -1, patches.shape[-1])  # (B, N_vis, P), ascending order
-            positions = positions[~bool_masked_pos].reshape(B, -1, positions.shape[-1])  # (B, N_vis, D)
+            patches = _select(patches, ~bool_masked_pos)  # (B, N_vis, P)
+            positions = _select(positions, ~bool_masked_pos)  # (B, N_vis, D)
         # A Conv3d whose stride is its kernel is a linear map of each tubelet's pixels: run it as one matmul on the
         # patch vectors, (C, u, p, p) weights reordered to their (u, p, p, C) layout. On CPU that trains faster than
         # the convolution (a fine-tuning step at 512 tokens: 0.44 s against 0.48 s).
@@ -321,14 +327,13 @@ class VideoMAEForPreTraining(nn.Module):
         encoded = self.videomae(pixel_values, bool_masked_pos, output_hidden_states)
         x_vis = self.encoder_to_decoder(encoded.last_hidden_state)  # (B, N_vis, Dd)
         pos = self.decoder_pos_embed.to(x_vis.dtype).expand(B, -1, -1)  # (B, N, Dd)
-        Dd = pos.shape[-1]
-        pos_vis = pos[~bool_masked_pos].reshape(B, -1, Dd)  # (B, N_vis, Dd)
-        pos_mask = pos[bool_masked_pos].reshape(B, -1, Dd)  # (B, N_mask, Dd)
+        pos_vis = _select(pos, ~bool_masked_pos)  # (B, N_vis, Dd)
+        pos_mask = _select(pos, bool_masked_pos)  # (B, N_mask, Dd)
         # Visible tokens first, mask tokens last; positions are gathered rather than tokens un-shuffled.
         x = torch.cat((x_vis + pos_vis, self.mask_token.to(x_vis.dtype) + pos_mask), dim=1)  # (B, N, Dd)
         logits = self.decoder(x, pos_mask.shape[1])  # (B, N_mask, P), ascending masked-token order
         with torch.no_grad():
-            labels = self.pixel_targets(pixel_values)[bool_masked_pos].reshape(B, -1, self.config.patch_dim)
+            labels = _select(self.pixel_targets(pixel_values), bool_masked_pos)  # (B, N_mask, P)
         loss = F.mse_loss(logits.float(), labels.float())
         return VideoMAEOutput(logits=logits, loss=loss, last_hidden_state=encoded.last_hidden_state,
                               hidden_states=encoded.hidden_states)
