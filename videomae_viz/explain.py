@@ -6,8 +6,8 @@ Upload a short clip (or pick an example) and press **Analyse**. You will see wha
 predicts, how its masked autoencoder rebuilds the clip from a small fraction of its patches, and where its
 attention goes. The default model is a tiny VideoMAE we trained on generated motion clips (8 motions such as
 *moving left* or *rotating clockwise*); it runs offline on a CPU in about a second. It answers with the average
-over 8 mirrored and transposed views of the clip. It is reliable on the four translations (98-100% of held-out
-clips right) and less so on growing, shrinking and the *sense* of a rotation (86-97%; one view alone: 73-91%; see
+over 8 mirrored and transposed views of the clip. It is reliable on the four translations (99-100% of held-out
+clips right) and less so on growing, shrinking and the *sense* of a rotation (89-96%; one view alone: 71-92%; see
 its model card in `assets/`): a small model's limits, shown as they are.
 """
 
