@@ -110,8 +110,10 @@ def test_browser_run_and_query_click(app_url, clip):
             scale = min(box["width"] / box["nw"], box["height"] / box["nh"], 1.0)
             left = (box["width"] - box["nw"] * scale) / 2
             top = (box["height"] - box["nh"] * scale) / 2
-            x = 2 * (panel + STRIP_GAP) + panel / 2  # centre of the 3rd panel, natural pixels
-            y = panel / 2
+            # A quarter into the 3rd panel (natural pixels): off the centre patch, which is the default query, so
+            # the strip must be redrawn with the marker elsewhere.
+            x = 2 * (panel + STRIP_GAP) + panel / 4
+            y = panel / 4
             strip_img.click(position={"x": left + x * scale, "y": top + y * scale})
             new_src = _wait_loaded(page, "#attention img", 30_000, other_than=attention_src)
             assert new_src != attention_src
