@@ -47,8 +47,9 @@ EMBEDDED_CONFIG = VideoMAEConfig(
     decoder_hidden_size=96, decoder_num_hidden_layers=2, decoder_num_attention_heads=2, decoder_intermediate_size=384,
     layer_norm_eps=1e-6, norm_pix_loss=False,  # raw pixel targets: reconstructions need no hidden-patch statistics
 )
+_SIDE = EMBEDDED_CONFIG.image_size  # the processor crops exactly the model's input
 EMBEDDED_PROCESSOR = VideoMAEProcessor(
-    size={"shortest_edge": 108}, crop_size={"height": 108, "width": 108},
+    size={"shortest_edge": _SIDE}, crop_size={"height": _SIDE, "width": _SIDE},
     image_mean=IMAGENET_DEFAULT_MEAN, image_std=IMAGENET_DEFAULT_STD,  # so the pixel target equals the input pixels
 )
 
