@@ -36,7 +36,9 @@ gets, hidden tubelets grey. *prediction*: what the decoder produced, alone (Vide
 only, so visible ones are grey). *+ visible*: the prediction with the visible patches pasted back.
 The **PSNR** is measured on hidden patches only. The **baseline** fills each hidden patch with the mean colour
 of its frame's visible patches: the model has learned something when it beats that. Blurry predictions are
-expected: averaging over plausible answers minimises squared error.
+expected: averaging over plausible answers minimises squared error. The embedded model's decoder is only level
+with the baseline on average (+0.04 dB on held-out generated clips): a tiny model pre-trained for about 12 minutes
+predicts little more than each frame's colours.
 """
 
 STATS = """\
