@@ -8,7 +8,8 @@ from tests.tiny import TINY
 from videomae_viz.config import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD
 from videomae_viz.masking import make_mask
 from videomae_viz.model import VideoMAEForPreTraining
-from videomae_viz.reconstruction import baseline_fill, reconstruct, target_to_input_pixels
+from videomae_viz.fills import mean_fill
+from videomae_viz.reconstruction import reconstruct, target_to_input_pixels
 
 MASK = make_mask("tube", TINY.grid, 0.75, seed=0)
 
@@ -65,7 +66,7 @@ def test_other_processor_statistics_map_back_exactly():
 
 def test_baseline_uses_the_mean_colour_of_visible_patches_of_each_frame():
     pixels = torch.rand(TINY.num_frames, 3, TINY.image_size, TINY.image_size)
-    filled = baseline_fill(pixels, MASK, TINY)
+    filled = mean_fill(pixels, MASK, TINY)
     pixel_mask = MASK.view(*TINY.grid).repeat_interleave(2, 0).repeat_interleave(8, 1).repeat_interleave(8, 2)  # (T, H, W)
     for f in range(TINY.num_frames):
         visible_mean = pixels[f][:, ~pixel_mask[f]].mean(dim=1)  # (3,)

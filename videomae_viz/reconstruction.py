@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from .config import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, VideoMAEConfig
+from .fills import copy_fill, interpolation_fill, mean_fill
 from .patches import denormalize_patches, patch_stats, patchify, target_frames, unpatchify
 
 # How a norm_pix_loss prediction gets its per-patch mean/std back.
@@ -57,26 +58,18 @@ class Reconstruction:
     original: Tensor
     predicted: Tensor  # the decoder's pixels at masked patches, the original at visible ones ("pasted")
     baseline: Tensor  # masked patches filled with the mean colour of their frame's visible patches
+    interpolation: Tensor  # masked patches filled by Gaussian interpolation of the visible pixels (``fills``)
     mask: Tensor  # (N,) bool, True = masked
     patch_error: Tensor  # (N,) mean squared error per token; 0 at visible tokens
     psnr: float | None  # over masked patches; None when nothing is masked
     baseline_psnr: float | None
+    interpolation_psnr: float | None
+    copy_psnr: float | None  # copying each hidden patch from the nearest slice where it is visible; None if none is
 
 
 def psnr(mse: float) -> float:
     """Peak signal-to-noise ratio in dB for signals in [0, 1]."""
     return 10.0 * math.log10(1.0 / max(mse, 1e-12))
-
-
-def baseline_fill(pixels: Tensor, mask: Tensor, config: VideoMAEConfig) -> Tensor:
-    """Fill masked patches with the mean colour of the visible patches of their own frame (of the whole clip where a
-    frame has none, as with frame masking). pixels (T, 3, H, W) float, mask (N,) bool -> (T, 3, H, W)."""
-    visible = unpatchify((~mask).float()[None, :, None].expand(1, -1, config.patch_dim), config)[0]  # (T, 3, H, W)
-    per_frame = (pixels * visible).sum(dim=(2, 3)) / visible.sum(dim=(2, 3)).clamp(min=1)  # (T, 3)
-    clip_mean = (pixels * visible).sum(dim=(0, 2, 3)) / visible.sum(dim=(0, 2, 3)).clamp(min=1)  # (3,)
-    has_visible = visible.flatten(1).amax(dim=1) > 0  # (T,)
-    colour = torch.where(has_visible[:, None], per_frame, clip_mean)  # (T, 3)
-    return pixels * visible + colour[:, :, None, None] * (1 - visible)
 
 
 def reconstruct(logits: Tensor, pixel_values: Tensor, mask: Tensor, config: VideoMAEConfig,
@@ -109,10 +102,15 @@ def reconstruct(logits: Tensor, pixel_values: Tensor, mask: Tensor, config: Vide
     def token_error(frames: Tensor) -> Tensor:  # (T, 3, H, W) -> (N,) mean squared error against the original
         return (patchify(frames[None], config)[0] - patchify(original[None], config)[0]).square().mean(dim=1)
 
+    def masked_psnr(frames: Tensor) -> float | None:
+        return psnr(float(token_error(frames)[mask].mean())) if scored else None
+
     original, predicted = to_pixels(target), to_pixels(full)
-    baseline = baseline_fill(original, mask, config)
-    error, base_error = token_error(predicted), token_error(baseline)
     scored = bool(mask.any())
-    return Reconstruction(original=original, predicted=predicted, baseline=baseline, mask=mask, patch_error=error,
-                          psnr=psnr(float(error[mask].mean())) if scored else None,
-                          baseline_psnr=psnr(float(base_error[mask].mean())) if scored else None)
+    baseline = mean_fill(original, mask, config)
+    interpolation = interpolation_fill(original, mask, config) if scored else original
+    copied, was_copied = copy_fill(original, mask, config)
+    return Reconstruction(original=original, predicted=predicted, baseline=baseline, interpolation=interpolation,
+                          mask=mask, patch_error=token_error(predicted), psnr=masked_psnr(predicted),
+                          baseline_psnr=masked_psnr(baseline), interpolation_psnr=masked_psnr(interpolation),
+                          copy_psnr=masked_psnr(copied) if bool(was_copied.any()) else None)
