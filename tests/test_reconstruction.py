@@ -8,7 +8,6 @@ from tests.tiny import TINY
 from videomae_viz.config import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD
 from videomae_viz.masking import make_mask
 from videomae_viz.model import VideoMAEForPreTraining
-from videomae_viz.fills import mean_fill
 from videomae_viz.reconstruction import reconstruct, target_to_input_pixels
 
 MASK = make_mask("tube", TINY.grid, 0.75, seed=0)
@@ -62,16 +61,6 @@ def test_other_processor_statistics_map_back_exactly():
     target_space = pixel_values * std + mean  # what the loss un-normalises to
     back = target_to_input_pixels(target_space, IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD)
     assert torch.allclose(back, frames, atol=1e-6)
-
-
-def test_baseline_uses_the_mean_colour_of_visible_patches_of_each_frame():
-    pixels = torch.rand(TINY.num_frames, 3, TINY.image_size, TINY.image_size)
-    filled = mean_fill(pixels, MASK, TINY)
-    pixel_mask = MASK.view(*TINY.grid).repeat_interleave(2, 0).repeat_interleave(8, 1).repeat_interleave(8, 2)  # (T, H, W)
-    for f in range(TINY.num_frames):
-        visible_mean = pixels[f][:, ~pixel_mask[f]].mean(dim=1)  # (3,)
-        assert torch.allclose(filled[f][:, pixel_mask[f]], visible_mean[:, None].expand(3, int(pixel_mask[f].sum())), atol=1e-5)
-        assert torch.equal(filled[f][:, ~pixel_mask[f]], pixels[f][:, ~pixel_mask[f]])
 
 
 def test_nothing_masked_has_no_score():

@@ -42,34 +42,27 @@ def mean_fill(pixels: Tensor, mask: Tensor, config: VideoMAEConfig) -> Tensor:
     return pixels * visible + colour[:, :, None, None] * (1 - visible)
 
 
-def _gaussian(sigma: float, dtype: torch.dtype) -> Tensor:
-    radius = max(1, math.ceil(3 * sigma))
-    x = torch.arange(-radius, radius + 1, dtype=dtype)
-    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
-    return kernel / kernel.sum()
-
-
-def _blur_axis(x: Tensor, sigma: float, dim: int) -> Tensor:
-    """Gaussian blur of x along one dimension, zero outside (what normalised convolution needs)."""
-    if sigma <= 0:
-        return x
-    kernel = _gaussian(sigma, x.dtype)
-    moved = x.movedim(dim, -1)  # (..., L)
-    shape = moved.shape
-    flat = moved.reshape(-1, 1, shape[-1])
-    out = F.conv1d(flat, kernel.view(1, 1, -1), padding=kernel.numel() // 2)
-    return out[..., : shape[-1]].reshape(shape).movedim(-1, dim)
+def _gaussian_matrix(n: int, sigma: float, dtype: torch.dtype) -> Tensor:
+    """(n, n) unnormalised Gaussian weights exp(-d^2 / 2 sigma^2) between positions d apart, cut to zero beyond
+    3 sigma, so that "no known pixel within reach" is an exact zero."""
+    d = torch.arange(n, dtype=dtype)
+    d = d[:, None] - d[None, :]
+    return torch.where(d.abs() <= 3 * sigma, torch.exp(-0.5 * (d / sigma) ** 2), torch.zeros((), dtype=dtype))
 
 
 def _normalised_convolution(pixels: Tensor, known: Tensor, spatial: float, temporal: float) -> Tensor:
-    """sum(G * x * known) / sum(G * known) with a separable Gaussian G. pixels (T, 3, H, W), known (T, 1, H, W) float
-    -> (T, 3, H, W); where no known pixel lies within reach, the known pixels' mean colour."""
+    """sum(G * x * known) / sum(G * known) with a separable Gaussian G, as matrix products along each axis.
+    pixels (T, 3, H, W), known (T, 1, H, W) float -> (T, 3, H, W); where no known pixel lies within reach, the known
+    pixels' mean colour."""
+    T, _, H, W = pixels.shape
     stacked = torch.cat([pixels * known, known], dim=1)  # (T, 4, H, W)
-    for dim, sigma in ((0, temporal), (2, spatial), (3, spatial)):
-        stacked = _blur_axis(stacked, sigma, dim)
+    stacked = stacked @ _gaussian_matrix(W, spatial, pixels.dtype)  # along W (the matrix is symmetric)
+    stacked = _gaussian_matrix(H, spatial, pixels.dtype) @ stacked  # along H
+    if temporal > 0:
+        stacked = torch.einsum("ts,schw->tchw", _gaussian_matrix(T, temporal, pixels.dtype), stacked)
     weight = stacked[:, 3:]
     fallback = (pixels * known).sum(dim=(0, 2, 3)) / known.sum().clamp(min=1)  # (3,)
-    return torch.where(weight > 1e-6, stacked[:, :3] / weight.clamp(min=1e-6), fallback.view(1, 3, 1, 1))
+    return torch.where(weight > 0, stacked[:, :3] / weight.clamp(min=1e-30), fallback.view(1, 3, 1, 1))
 
 
 def _validation_units(mask: Tensor, grid: tuple[int, int, int]) -> Tensor:
