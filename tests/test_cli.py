@@ -59,8 +59,9 @@ def test_batch_with_a_bad_clip_in_the_middle(setup):
     assert first["tokens"] == TINY.num_patches
     assert first["visible_tokens"] == TINY.num_patches - masked_count("tube", TINY.grid, 0.5)
     assert first["mask_ratio"] == 0.5 and first["masking"] == "tube"
-    for key in ("psnr", "baseline_psnr"):
+    for key in ("psnr", "baseline_psnr", "interpolation_psnr"):
         assert math.isfinite(first["reconstruction"][key]) and first["reconstruction"][key] > 0
+    assert first["reconstruction"]["copy_psnr"] is None  # tube masking leaves nothing to copy
     assert all(value >= 0 for value in first["timings"].values())
     assert first["timings"]["attention"] > 0
     assert set(first["outputs"]) == {"original", "masked", "prediction", "reconstruction", "side_by_side",

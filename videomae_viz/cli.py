@@ -1,4 +1,4 @@
-"""``python -m videomae_viz``: the app's pipeline from the command line, one JSON line per clip on stdout.
+"""``videomae-viz`` (or ``python -m videomae_viz``): the app's pipeline from the command line, one JSON line per clip on stdout.
 
 A clip that cannot be read prints ``error: CLIP: reason`` on stderr; the other clips still run and the exit status
 is 2. Tracebacks never reach the user (``--verbose`` logs them).
@@ -23,7 +23,7 @@ log = logging.getLogger("videomae_viz")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m videomae_viz",
+    parser = argparse.ArgumentParser(prog="videomae-viz",
                                      description="Classify clips and reconstruct them from masked patches with VideoMAE.")
     parser.add_argument("clips", nargs="+", metavar="CLIP", help="video files (any container FFmpeg reads)")
     parser.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS),
@@ -114,7 +114,8 @@ def run_clip(pipeline: VideoMAEPipeline, clip: str, settings: Settings, folder: 
         "masking": settings.masking,
         "tokens": analysis.tokens,
         "visible_tokens": analysis.visible_tokens,
-        "reconstruction": {"psnr": _round(rec.psnr), "baseline_psnr": _round(rec.baseline_psnr)},
+        "reconstruction": {"psnr": _round(rec.psnr), "baseline_psnr": _round(rec.baseline_psnr),
+                           "interpolation_psnr": _round(rec.interpolation_psnr), "copy_psnr": _round(rec.copy_psnr)},
         "frames": list(analysis.clip.indices),
         "notes": list(analysis.clip.notes),
         "timings": timings,
@@ -124,3 +125,8 @@ def run_clip(pipeline: VideoMAEPipeline, clip: str, settings: Settings, folder: 
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+def entry_point() -> None:
+    """The ``videomae-viz`` console script."""
+    sys.exit(main())
