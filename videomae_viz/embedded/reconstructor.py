@@ -56,7 +56,7 @@ MASKINGS = (("tube", 0.9, 0.4), ("random", 0.75, 0.3), ("tube", 0.75, 0.1), ("ra
 
 @dataclass(frozen=True)
 class Recipe:
-    steps: int = 2600
+    steps: int = 2100
     batch: int = 32
     lr: float = 1.5e-3
     warmup: int = 100
@@ -202,7 +202,9 @@ def main(argv: list[str] | None = None) -> None:
     save_pretrained(model, folder)
     PROCESSOR.save(folder)
     record = {"recipe": asdict(recipe), "seed": SEED, "torch": torch.__version__, "threads": args.threads,
-              "seconds_this_run": round(time.time() - t0, 1)}
+              "seconds_this_run": round(time.time() - t0, 1),
+              "log": [json.loads(line) for line in (args.work / "log.jsonl").read_text(encoding="utf-8").splitlines()
+                      if "loss" not in line]}
     (folder / "training.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     log.info("wrote %s", folder)
 
