@@ -298,7 +298,7 @@ def test_bad_arguments_raise_value_error(hundred, kwargs):
 
 def test_long_gop_beyond_the_budget_keeps_the_nearest_frame_and_says_so(tmp_path, monkeypatch):
     path = write_clip(tmp_path / "one-gop.mp4", n_frames=200, options={"g": "1000", "bf": "0", "sc_threshold": "0"})
-    monkeypatch.setattr(video_io, "FORWARD_BUDGET_PIXELS", 20 * 64 * 48)  # 20 frames per target
+    monkeypatch.setattr(video_io.sampler, "FORWARD_BUDGET_PIXELS", 20 * 64 * 48)  # 20 frames per target
     clip = read_video(path, 4)
     assert_frames_match_indices(clip)  # honest: the indices are those of the frames returned
     requested = sample_indices(200, 4)

@@ -1,4 +1,4 @@
-"""Video files in and out: sample RGB frames from whatever FFmpeg reads, write browser-playable MP4.
+"""Video files in: sample RGB frames from whatever FFmpeg reads.
 
 ``read_video`` never decodes more than it needs. For each frame to sample it either decodes on from where it is, or
 seeks back to the keyframe before the target and decodes forward from there, whichever skips more work, so a few
@@ -24,7 +24,7 @@ from av.stream import Disposition
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-__all__ = ["Clip", "VideoReadError", "read_video", "sample_indices", "write_mp4"]
+__all__ = ["Clip", "VideoReadError", "read_video", "sample_indices"]
 
 logger = logging.getLogger(__name__)
 
@@ -171,37 +171,6 @@ def read_video(
     except Exception as err:
         logger.exception("unexpected error while reading %s", path)
         raise VideoReadError(f"the video could not be decoded ({type(err).__name__})") from err
-
-
-def write_mp4(frames: np.ndarray, path: str | os.PathLike, fps: float = 8.0) -> Path:
-    """Write (T, H, W, 3) uint8 RGB frames as an H.264 yuv420p MP4 that browsers play: BT.709 colours, odd sizes
-    padded to even by repeating the last row / column, the index (moov atom) at the front. Returns the path."""
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or 0 in frames.shape:
-        raise ValueError(f"expected (T, H, W, 3) uint8 frames, got {frames.shape} {frames.dtype}")
-    if not fps > 0:
-        raise ValueError(f"fps must be positive, got {fps}")
-    height, width = frames.shape[1:3]
-    if height % 2 or width % 2:
-        frames = np.pad(frames, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="edge")
-    path = Path(path)
-    rate = Fraction(fps).limit_denominator(1001)
-    codec = "libx264" if "libx264" in av.codecs_available else "h264"
-    options = {"crf": "18", "preset": "veryfast"} if codec == "libx264" else {}
-    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:
-        stream = container.add_stream(codec, rate=rate, options=options)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        context = stream.codec_context
-        context.colorspace = context.color_primaries = context.color_trc = 1  # AVCOL_*_BT709
-        context.color_range = 1  # AVCOL_RANGE_MPEG (limited)
-        for i, rgb in enumerate(frames):
-            frame = VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-            frame = frame.reformat(format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
-            frame.pts, frame.time_base = i, 1 / rate
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    logger.debug("wrote %d frames of %dx%d to %s", len(frames), frames.shape[2], frames.shape[1], path)
-    return path
 
 
 @dataclass(frozen=True)
