@@ -2,12 +2,15 @@
 
 What lives where:
 
-- ``sampler``: ``read_video`` and ``sample_indices``: seeking, decoding and sampling frames into a ``Clip``, the
-  input checks, and ``VideoReadError``;
-- ``writer``: ``write_mp4``, H.264 MP4 that browsers play.
+- ``sampler``: ``read_video`` and ``sample_indices``: seeking, decoding and sampling frames into a ``Clip``;
+- ``probe``: opening a file, the stream to decode, its frame rate, duration and frame count, and the input limits
+  (file checks, absurd sizes);
+- ``writer``: ``write_mp4``, H.264 MP4 that browsers play;
+- ``errors``: ``VideoReadError``, the one error for unreadable input, and the time limit that raises it.
 """
 
-from .sampler import Clip, VideoReadError, read_video, sample_indices
+from .errors import VideoReadError
+from .sampler import Clip, read_video, sample_indices
 from .writer import write_mp4
 
 __all__ = ["Clip", "VideoReadError", "read_video", "sample_indices", "write_mp4"]
