@@ -6,7 +6,8 @@ What lives where:
 - ``probe``: opening a file, the stream to decode, its frame rate, duration and frame count, and the input limits
   (file checks, absurd sizes);
 - ``writer``: ``write_mp4``, H.264 MP4 that browsers play;
-- ``errors``: ``VideoReadError``, the one error for unreadable input, and the time limit that raises it.
+- ``errors``: ``VideoReadError``, the one error for unreadable input, and ``Deadline``, a read's time limit,
+  which ends the read with one.
 """
 
 from .errors import VideoReadError

@@ -1,10 +1,11 @@
-"""The one error for unreadable input, ``VideoReadError``, and the time-limit check that ends a read with it."""
+"""The one error for unreadable input, ``VideoReadError``, and the ``Deadline`` of a read, which ends it with one."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
-__all__ = ["VideoReadError"]
+__all__ = ["Deadline", "VideoReadError"]
 
 
 class VideoReadError(Exception):
@@ -12,13 +13,31 @@ class VideoReadError(Exception):
     'the file is empty', 'not a video: it is a PNG image', 'no video stream (audio only)'."""
 
 
-def _check_deadline(deadline: float, timeout: float) -> None:
-    if time.monotonic() > deadline:
-        raise VideoReadError(_timeout_reason(timeout))
+@dataclass(frozen=True)
+class Deadline:
+    """When a read must be done: ``at`` on the ``time.monotonic`` clock, ``timeout`` the seconds the read was given,
+    which the message names."""
 
+    at: float
+    timeout: float
 
-def _timeout_reason(timeout: float) -> str:
-    return f"reading the video took longer than the {timeout:g} s limit"
+    @classmethod
+    def after(cls, timeout: float) -> Deadline:
+        """The deadline ``timeout`` seconds from now."""
+        return cls(time.monotonic() + timeout, timeout)
+
+    def left(self) -> float:
+        """Seconds left; zero or less once it has passed."""
+        return self.at - time.monotonic()
+
+    def check(self) -> None:
+        """Raise the timeout's ``VideoReadError`` once the deadline has passed."""
+        if time.monotonic() > self.at:
+            raise self.error()
+
+    def error(self) -> VideoReadError:
+        """The ``VideoReadError`` a read that ran past the deadline ends with."""
+        return VideoReadError(f"reading the video took longer than the {self.timeout:g} s limit")
 
 
 def _strerror(err: Exception) -> str:

@@ -5,7 +5,6 @@ open."""
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -15,7 +14,7 @@ import av.error
 from av.stream import Disposition
 from av.video.stream import VideoStream
 
-from .errors import VideoReadError, _check_deadline, _strerror, _timeout_reason
+from .errors import Deadline, VideoReadError, _strerror
 
 logger = logging.getLogger(__name__)
 
@@ -70,14 +69,14 @@ def _check_file(path: Path) -> None:
         raise VideoReadError("the file is empty")
 
 
-def _open(path: Path, deadline: float, timeout: float) -> av.container.InputContainer:
-    remaining = deadline - time.monotonic()
+def _open(path: Path, deadline: Deadline) -> av.container.InputContainer:
+    remaining = deadline.left()
     if remaining <= 0:
-        raise VideoReadError(_timeout_reason(timeout))
+        raise deadline.error()
     try:
         container = av.open(str(path), timeout=remaining, metadata_errors="ignore")
     except av.error.ExitError as err:
-        raise VideoReadError(_timeout_reason(timeout)) from err
+        raise deadline.error() from err
     except (av.FFmpegError, OSError) as err:
         raise VideoReadError(_open_failure(path, err)) from err
     logger.debug("opened %s as %s", path, container.format.name)
@@ -129,7 +128,7 @@ def _area(stream: VideoStream) -> int:
 
 
 def _stream_info(
-    path: Path, container: av.container.InputContainer, stream: VideoStream, deadline: float, timeout: float
+    path: Path, container: av.container.InputContainer, stream: VideoStream, deadline: Deadline
 ) -> _StreamInfo:
     context = stream.codec_context
     _check_size(context.width, context.height)
@@ -146,7 +145,7 @@ def _stream_info(
     if not num_frames and duration:
         num_frames = max(1, round(duration * fps))
     if not num_frames:
-        num_frames, duration = _count_packets(path, stream.index, deadline, timeout)
+        num_frames, duration = _count_packets(path, stream.index, deadline)
         fps = _frame_rate(stream, num_frames, duration)
     if not duration:
         duration = num_frames / fps
@@ -177,17 +176,17 @@ def _frame_rate(stream: VideoStream, num_frames: int, duration: float | None) ->
     return DEFAULT_FPS
 
 
-def _count_packets(path: Path, index: int, deadline: float, timeout: float) -> tuple[int, float | None]:
+def _count_packets(path: Path, index: int, deadline: Deadline) -> tuple[int, float | None]:
     """Count the packets of stream ``index`` without decoding: (frames, duration in seconds or None)."""
     count, first, last = 0, None, None
-    with _open(path, deadline, timeout) as container:
+    with _open(path, deadline) as container:
         stream = container.streams[index]
         for other in container.streams:
             if other is not stream:
                 other.discard = av.stream.Discard.all
         try:
             for packet in container.demux(stream):
-                _check_deadline(deadline, timeout)
+                deadline.check()
                 if not packet.size:
                     continue
                 count += 1

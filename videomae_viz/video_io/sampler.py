@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import numpy as np
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from .errors import VideoReadError, _check_deadline, _strerror, _timeout_reason
+from .errors import Deadline, VideoReadError, _strerror
 from .probe import _check_file, _check_size, _open, _stream_info, _StreamInfo, _video_stream
 
 __all__ = ["Clip", "read_video", "sample_indices"]
@@ -120,13 +119,13 @@ def read_video(
     if (start is not None and start < 0) or (end is not None and end <= (start or 0.0)):
         raise ValueError(f"bad segment: {start=}, {end=}")
     path = Path(path)
-    deadline = time.monotonic() + timeout
+    deadline = Deadline.after(timeout)
     try:
-        return _read_video(path, num_frames, start, end, stride, max_side, deadline, timeout)
+        return _read_video(path, num_frames, start, end, stride, max_side, deadline)
     except VideoReadError:
         raise
     except av.error.ExitError as err:
-        raise VideoReadError(_timeout_reason(timeout)) from err
+        raise deadline.error() from err
     except av.FFmpegError as err:
         raise VideoReadError(f"FFmpeg could not read the video: {_strerror(err)}") from err
     except MemoryError as err:
@@ -169,16 +168,15 @@ def _read_video(
     end: float | None,
     stride: int | None,
     max_side: int,
-    deadline: float,
-    timeout: float,
+    deadline: Deadline,
 ) -> Clip:
     _check_file(path)
-    with _open(path, deadline, timeout) as container:
+    with _open(path, deadline) as container:
         stream = _video_stream(container)
-        info = _stream_info(path, container, stream, deadline, timeout)
+        info = _stream_info(path, container, stream, deadline)
         first, stop = _segment(info, start, end)
         targets = sample_indices(info.num_frames, num_frames, start=first, end=stop, stride=stride)
-        result = _Sampler(container, stream, info, max_side, deadline, timeout).run(targets)
+        result = _Sampler(container, stream, info, max_side, deadline).run(targets)
     notes = []
     if result.short and result.last_index >= first:
         decoded_until = result.last_index + 1
@@ -191,9 +189,9 @@ def _read_video(
                 )
             stop = decoded_until
             targets = sample_indices(info.num_frames, num_frames, start=first, end=stop, stride=stride)
-            with _open(path, deadline, timeout) as container:
+            with _open(path, deadline) as container:
                 stream = _video_stream(container)
-                result = _Sampler(container, stream, info, max_side, deadline, timeout).run(targets)
+                result = _Sampler(container, stream, info, max_side, deadline).run(targets)
     if not result.picked:
         raise VideoReadError("the file is truncated or corrupt: no frame could be decoded")
     notes.extend(_notes(result, targets, info, first, stop, num_frames, stride))
@@ -263,11 +261,10 @@ class _Sampler:
         stream: VideoStream,
         info: _StreamInfo,
         max_side: int,
-        deadline: float,
-        timeout: float,
+        deadline: Deadline,
     ) -> None:
         self.container, self.stream, self.info = container, stream, info
-        self.max_side, self.deadline, self.timeout = max_side, deadline, timeout
+        self.max_side, self.deadline = max_side, deadline
         self.half_frame = 0.5 / info.fps
         area = max(1, stream.codec_context.width * stream.codec_context.height)
         self.budget: int | None = min(MAX_FORWARD_BUDGET, max(MIN_FORWARD_BUDGET, FORWARD_BUDGET_PIXELS // area))
@@ -388,7 +385,7 @@ class _Sampler:
         while not self.pending:
             if self.at_end:
                 return None
-            _check_deadline(self.deadline, self.timeout)
+            self.deadline.check()
             try:
                 packet = next(self.packets, None)
             except av.error.ExitError:
