@@ -2,7 +2,8 @@
 
 What lives where:
 
-- ``sampler``: ``read_video`` and ``sample_indices``: seeking, decoding and sampling frames into a ``Clip``;
+- ``reader``: ``read_video`` and ``Clip``: frames sampled from a file, with notes on what was approximated;
+- ``sampler``: ``sample_indices`` and the sampler that seeks and decodes only the frames it needs;
 - ``probe``: opening a file, the stream to decode, its frame rate, duration and frame count, and the input limits
   (file checks, absurd sizes);
 - ``writer``: ``write_mp4``, H.264 MP4 that browsers play;
@@ -11,7 +12,8 @@ What lives where:
 """
 
 from .errors import VideoReadError
-from .sampler import Clip, read_video, sample_indices
+from .reader import Clip, read_video
+from .sampler import sample_indices
 from .writer import write_mp4
 
 __all__ = ["Clip", "VideoReadError", "read_video", "sample_indices", "write_mp4"]
