@@ -274,6 +274,16 @@ def test_stride_longer_than_the_segment_repeats_with_a_note(hundred):
     assert clip.notes == ("the segment has 40 frames, too few for 16 frames 4 apart; frames were repeated to make 16",)
 
 
+def test_a_default_stride_spreads_a_short_segment_evenly_instead(hundred):
+    clip = read_video(hundred, 16, start=0.0, end=1.6, stride=4, spread_if_short=True)  # 40 frames, 61 needed
+    assert clip.indices == tuple(sample_indices(100, 16, start=0, end=40))
+    assert len(set(clip.indices)) == 16
+    assert_frames_match_indices(clip)
+    assert clip.notes == ("the clip is shorter than 16 frames 4 apart, so its frames were spread evenly over it",)
+    long_enough = read_video(hundred, 16, stride=4, spread_if_short=True)
+    assert long_enough.indices == tuple(range(19, 80, 4)) and long_enough.notes == ()
+
+
 def test_segment_after_the_end_is_an_error(hundred):
     with pytest.raises(VideoReadError, match="after the end of the video"):
         read_video(hundred, 4, start=10.0)

@@ -46,13 +46,16 @@ def read_video(
     start: float | None = None,
     end: float | None = None,
     stride: int | None = None,
+    spread_if_short: bool = False,
     max_side: int = 640,
     timeout: float = 30.0,
 ) -> Clip:
     """Decode ``num_frames`` RGB frames sampled from the video at ``path`` (see ``sample_indices``), as a ``Clip``
     with ``frames`` (T, H, W, 3) uint8.
 
-    ``start`` / ``end`` pick a segment in seconds from the start of the video, ``stride`` is in source frames.
+    ``start`` / ``end`` pick a segment in seconds from the start of the video, ``stride`` is in source frames. With
+    ``spread_if_short``, a segment too short for ``num_frames`` frames ``stride`` apart is sampled evenly instead (a
+    model's default sampling, rather than a stride the user asked for), with a note.
     Frames whose long side (as displayed) exceeds ``max_side`` are shrunk by FFmpeg's scaler, keeping the aspect
     ratio, before they ever become RGB arrays. Rotation metadata and non-square pixels are applied.
 
@@ -74,7 +77,7 @@ def read_video(
     path = Path(path)
     deadline = Deadline.after(timeout)
     try:
-        return _read_video(path, num_frames, start, end, stride, max_side, deadline)
+        return _read_video(path, num_frames, start, end, stride, spread_if_short, max_side, deadline)
     except VideoReadError:
         raise
     except av.error.ExitError as err:
@@ -96,17 +99,22 @@ def _read_video(
     start: float | None,
     end: float | None,
     stride: int | None,
+    spread_if_short: bool,
     max_side: int,
     deadline: Deadline,
 ) -> Clip:
     _check_file(path)
+    notes = []
     with _open(path, deadline) as container:
         stream = _video_stream(container)
         info = _stream_info(path, container, stream, deadline)
         first, stop = _segment(info, start, end)
+        if stride is not None and spread_if_short and (num_frames - 1) * stride + 1 > stop - first:
+            notes.append(f"the clip is shorter than {num_frames} frames {stride} apart, so its frames were spread "
+                         "evenly over it")
+            stride = None
         targets = sample_indices(info.num_frames, num_frames, start=first, end=stop, stride=stride)
         result = _Sampler(container, stream, info, max_side, deadline).run(targets)
-    notes = []
     if result.short and result.last_index >= first:
         decoded_until = result.last_index + 1
         if decoded_until < stop:
