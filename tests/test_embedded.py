@@ -18,7 +18,7 @@ from videomae_viz.checkpoints import ASSETS
 from videomae_viz.config import VideoMAEConfig
 from videomae_viz.evaluate import predict
 from videomae_viz.pipeline import Settings, VideoMAEPipeline
-from videomae_viz.synthetic import LABELS, OPPOSITE, make_dataset
+from videomae_viz.embedded.synthetic import LABELS, OPPOSITE, make_dataset
 from videomae_viz.train import EVAL_SEED, augment
 from videomae_viz.views import VIEWS
 

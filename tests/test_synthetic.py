@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from videomae_viz import synthetic
-from videomae_viz.synthetic import LABELS, OPPOSITE, make_clip, make_dataset, make_pretrain_clip, write_examples
+from videomae_viz.embedded import synthetic
+from videomae_viz.embedded.synthetic import LABELS, OPPOSITE, make_clip, make_dataset, make_pretrain_clip, write_examples
 
 EXPECTED_LABELS = ("moving left", "moving right", "moving up", "moving down", "rotating clockwise",
                    "rotating counterclockwise", "growing", "shrinking")

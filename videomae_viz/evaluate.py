@@ -24,7 +24,7 @@ import torch
 from .checkpoints import ASSETS
 from .model_card import write_cards
 from .pipeline import PRESETS, Settings, VideoMAEPipeline
-from .synthetic import LABELS, OPPOSITE, make_clip, make_dataset
+from .embedded.synthetic import LABELS, OPPOSITE, make_clip, make_dataset
 from .train import EVAL_SEED
 from .video_io import write_mp4
 

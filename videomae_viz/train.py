@@ -30,7 +30,7 @@ from .config import (CLASSIFICATION, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from .masking import make_batch_masks
 from .model import VideoMAEForPreTraining, VideoMAEForVideoClassification, init_weights, set_fused_attn
 from .preprocess import VideoMAEProcessor
-from .synthetic import LABELS, OPPOSITE, make_clip, make_dataset, make_pretrain_clip, write_examples
+from .embedded.synthetic import LABELS, OPPOSITE, make_clip, make_dataset, make_pretrain_clip, write_examples
 
 log = logging.getLogger("videomae_viz.train")
 

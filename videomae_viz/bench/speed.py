@@ -16,7 +16,7 @@ from ..checkpoints import load_model
 from ..config import VideoMAEConfig
 from ..masking import make_mask
 from ..preprocess import load_processor
-from ..synthetic import make_dataset
+from ..embedded.synthetic import make_dataset
 from .reference import load_reference
 from .report import Row, Target
 from .setup import MASK_RATIOS, Setup
@@ -133,7 +133,7 @@ def agreement_rows(setup: Setup, batch: int = 32) -> list[Row]:
         full, half = forward(model, x).softmax(-1), forward(model, x, torch.bfloat16).softmax(-1)
         agree += (full.argmax(-1) == half.argmax(-1)).tolist()
         change.append(float((full - half).abs().max()))
-    how = f"{len(clips)} clips from videomae_viz.synthetic.make_dataset"
+    how = f"{len(clips)} clips from videomae_viz.embedded.synthetic.make_dataset"
     return [
         Row(ACCURACY, "embedded model: top-1 agreement bf16 vs fp32", 100 * float(np.mean(agree)), "%", None, how),
         Row(ACCURACY, "embedded model: largest probability change", max(change), "", None, how),

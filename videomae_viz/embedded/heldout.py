@@ -26,10 +26,10 @@ from ..model import VideoMAEForPreTraining
 from ..patches import patchify
 from ..preprocess import VideoMAEProcessor
 from ..reconstruction import psnr
-from ..synthetic import make_pretrain_clip
 from ..video_io import read_video, write_mp4
 from . import footage
 from .clips import photo_motion
+from .synthetic import make_pretrain_clip
 
 REAL_STRIDE = 4  # how the app samples real clips for the embedded reconstructor
 HELD_OUT_SEED = 7000

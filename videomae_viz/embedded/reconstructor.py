@@ -28,11 +28,11 @@ from ..config import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PRETRAINING, V
 from ..masking import make_batch_masks
 from ..model import VideoMAEForPreTraining, init_weights, set_fused_attn
 from ..preprocess import VideoMAEProcessor
-from ..synthetic import make_pretrain_clip
 from ..train import _optimizer, cosine_lr
 from . import footage
 from .clips import photo_motion, video_window
 from .heldout import HeldOut, held_out_sets, score
+from .synthetic import make_pretrain_clip
 
 log = logging.getLogger("videomae_viz.embedded.reconstructor")
 

@@ -984,7 +984,7 @@ def write_examples(directory, seed: int, size: int = 224, substeps: int = 3, fps
     """One example H.264 MP4 per label in ``directory`` plus ``index.json`` ([{"file", "label", "seed"}]).
 
     The clip of label id i is make_clip(np.random.default_rng([seed, i]), LABELS[i], size=size, substeps=substeps)."""
-    from .video_io import write_mp4
+    from ..video_io import write_mp4
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
