@@ -1,6 +1,6 @@
 """The shipped embedded pair (assets/): it loads offline, recognises motion, uses time, reconstructs better than the
 baseline, and its example clips are labelled as their index says. A handful of clips each, so this stays fast; the
-full 800-clip numbers come from ``python -m videomae_viz.evaluate`` and live in the model cards."""
+full 800-clip numbers come from ``python -m videomae_viz.embedded.evaluate`` and live in the model cards."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ import torch
 
 from videomae_viz.checkpoints import ASSETS
 from videomae_viz.config import VideoMAEConfig
-from videomae_viz.evaluate import predict
+from videomae_viz.embedded.evaluate import predict
 from videomae_viz.pipeline import Settings, VideoMAEPipeline
 from videomae_viz.embedded.synthetic import LABELS, OPPOSITE, make_dataset
-from videomae_viz.train import EVAL_SEED, augment
+from videomae_viz.embedded.train import EVAL_SEED, augment
 from videomae_viz.views import VIEWS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,7 +155,7 @@ def test_augment_flips_and_reverses_with_the_matching_label():
 
 
 def test_training_smoke_run_writes_loadable_checkpoints(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "videomae_viz.train", "--smoke", "--out", str(tmp_path)],
+    result = subprocess.run([sys.executable, "-m", "videomae_viz.embedded.train", "--smoke", "--out", str(tmp_path)],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "pretrain step 2/2 loss" in result.stderr and "finetune step 3/3 loss" in result.stderr
@@ -169,7 +169,7 @@ def test_training_smoke_run_writes_loadable_checkpoints(tmp_path):
 
 
 def test_model_cards_are_written_from_the_records(tmp_path):
-    from videomae_viz.model_card import write_cards
+    from videomae_viz.embedded.model_card import write_cards
 
     for name in ("motion-tiny", "motion-tiny-pretrain"):
         folder = tmp_path / name

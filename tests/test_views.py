@@ -8,7 +8,7 @@ import torch
 from tests.tiny import TINY, pixel_values, randomize
 from videomae_viz.config import CLASSIFICATION, SYMMETRIES_KEY, VideoMAEConfig
 from videomae_viz.model import VideoMAEForVideoClassification
-from videomae_viz.train import SYMMETRIES
+from videomae_viz.embedded.train import SYMMETRIES
 from videomae_viz.views import VIEWS, symmetric_views, view_average
 
 CONFIG = TINY.replace(architectures=(CLASSIFICATION,), id2label={i: str(i) for i in range(8)},

@@ -28,11 +28,11 @@ from ..config import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PRETRAINING, V
 from ..masking import make_batch_masks
 from ..model import VideoMAEForPreTraining, init_weights, set_fused_attn
 from ..preprocess import VideoMAEProcessor
-from ..train import _optimizer, cosine_lr
 from . import footage
 from .clips import photo_motion, video_window
 from .heldout import HeldOut, held_out_sets, score
 from .synthetic import make_pretrain_clip
+from .train import cosine_lr, optimizer
 
 log = logging.getLogger("videomae_viz.embedded.reconstructor")
 
@@ -134,7 +134,7 @@ def train(recipe: Recipe, work: Path) -> VideoMAEForPreTraining:
     model = VideoMAEForPreTraining(CONFIG)
     init_weights(model)
     set_fused_attn(model, True)
-    opt = _optimizer(model, recipe.lr)
+    opt = optimizer(model, recipe.lr)
     rng, data_rng = np.random.default_rng(SEED), np.random.default_rng(SEED + 2)
     checkpoint, log_path = work / "checkpoint.pt", work / "log.jsonl"
     first, elapsed = 0, 0.0

@@ -1,6 +1,6 @@
 """Measure the embedded pair on held-out generated clips (seed disjoint from training):
 
-    python -m videomae_viz.evaluate [--n 800] [--json metrics.json] [--cards]
+    python -m videomae_viz.embedded.evaluate [--n 800] [--json metrics.json] [--cards]
 
 top-1 accuracy and how often time reversal flips the prediction to the opposite motion, both as the app answers
 (averaged over the classifier's symmetric views) and from one forward pass of the clip as given; masked-patch PSNR
@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoints import ASSETS
+from ..checkpoints import ASSETS
+from ..pipeline import PRESETS, Settings, VideoMAEPipeline
+from ..video_io import write_mp4
 from .model_card import write_cards
-from .pipeline import PRESETS, Settings, VideoMAEPipeline
-from .embedded.synthetic import LABELS, OPPOSITE, make_clip, make_dataset
+from .synthetic import LABELS, OPPOSITE, make_clip, make_dataset
 from .train import EVAL_SEED
-from .video_io import write_mp4
 
-log = logging.getLogger("videomae_viz.evaluate")
+log = logging.getLogger("videomae_viz.embedded.evaluate")
 
 
 @torch.inference_mode()
@@ -105,7 +105,8 @@ def evaluate(pipeline: VideoMAEPipeline, n: int, seed: int, reconstruct_n: int, 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m videomae_viz.evaluate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m videomae_viz.embedded.evaluate",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=800, help="held-out clips")
     parser.add_argument("--seed", type=int, default=EVAL_SEED, help="generator seed (training uses others)")
     parser.add_argument("--reconstruct-n", type=int, default=800, help="clips scored for reconstruction")

@@ -1,7 +1,7 @@
 """Train the embedded default pair from scratch: masked-autoencoder pre-training, then classifier fine-tuning.
 
-    python -m videomae_viz.train --out assets            # the shipped recipe (about 86 min on 2 CPU cores)
-    python -m videomae_viz.train --out /tmp/x --smoke    # a few steps of each stage, for CI
+    python -m videomae_viz.embedded.train --out assets            # the shipped recipe (about 86 min on 2 CPU cores)
+    python -m videomae_viz.embedded.train --out /tmp/x --smoke    # a few steps of each stage, for CI
 
 Everything is generated procedurally by ``synthetic`` (no downloads) with fixed seeds. Each stage writes a hub-layout
 folder (config.json, preprocessor_config.json, model.safetensors) and ``training.json`` with its losses and timings;
@@ -24,15 +24,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checkpoints import load_model, load_state_dict_strict, save_pretrained
-from .config import (CLASSIFICATION, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PRETRAINING, SYMMETRIES_KEY,
-                     VideoMAEConfig)
-from .masking import make_batch_masks
-from .model import VideoMAEForPreTraining, VideoMAEForVideoClassification, init_weights, set_fused_attn
-from .preprocess import VideoMAEProcessor
-from .embedded.synthetic import LABELS, OPPOSITE, make_clip, make_dataset, make_pretrain_clip, write_examples
+from ..checkpoints import load_model, load_state_dict_strict, save_pretrained
+from ..config import (CLASSIFICATION, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PRETRAINING, SYMMETRIES_KEY,
+                      VideoMAEConfig)
+from ..masking import make_batch_masks
+from ..model import VideoMAEForPreTraining, VideoMAEForVideoClassification, init_weights, set_fused_attn
+from ..preprocess import VideoMAEProcessor
+from .synthetic import LABELS, OPPOSITE, make_clip, make_dataset, make_pretrain_clip, write_examples
 
-log = logging.getLogger("videomae_viz.train")
+log = logging.getLogger("videomae_viz.embedded.train")
 
 # Seeds: training, validation, held-out evaluation and the shipped examples never share a generator stream.
 TRAIN_SEED, PRETRAIN_SEED, PLAIN_SEED, VAL_SEED = 1000, 1500, 1700, 2000
@@ -118,12 +118,13 @@ def augment(clips: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> 
 
 
 def cosine_lr(step: int, total: int, peak: float, warmup: int) -> float:
+    """Learning rate at ``step`` of ``total``: linear warm-up to ``peak`` over ``warmup`` steps, then cosine decay."""
     if step < warmup:
         return peak * (step + 1) / warmup
     return peak * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
 
-def _optimizer(model: nn.Module, lr: float) -> torch.optim.Optimizer:
+def optimizer(model: nn.Module, lr: float) -> torch.optim.Optimizer:
     """AdamW with weight decay on matrices only (not on biases, norms or the mask token)."""
     decay = [p for p in model.parameters() if p.ndim >= 2 and p.shape[0] > 1]
     rest = [p for p in model.parameters() if not (p.ndim >= 2 and p.shape[0] > 1)]
@@ -136,7 +137,7 @@ def _run(model: nn.Module, steps: int, lr: float, batch_loss, history: list[dict
     """The shared optimisation loop: cosine schedule with 5% warm-up, ``batch_loss(step)`` under bfloat16 autocast
     when ``bf16``, attention by SDPA or by the manual path (``fused_attn``), gradient clipping, a log line every 25
     steps and, when given, ``validate(step)`` every ``validate_every`` steps."""
-    opt = _optimizer(model, lr)
+    opt = optimizer(model, lr)
     set_fused_attn(model, fused_attn)
     model.train()
     start = time.time()
@@ -335,7 +336,8 @@ def generate(n: int, seed: int, kind: str, workers: int) -> tuple[np.ndarray, np
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m videomae_viz.train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m videomae_viz.embedded.train",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder that receives motion-tiny-pretrain/ and motion-tiny/")
     parser.add_argument("--smoke", action="store_true", help="a few steps of each stage (CI)")
     parser.add_argument("--threads", type=int, default=2)
