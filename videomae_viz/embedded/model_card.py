@@ -2,8 +2,9 @@
 
     python -m videomae_viz.embedded.evaluate --cards      # measure, then write assets/motion-tiny*/README.md
 
-Every number in a card comes from ``training.json`` (written by ``train``) or from the metrics of ``evaluate``;
-nothing is typed in by hand.
+Every number in a card comes from ``training.json`` (written by ``train``) or from the metrics of ``evaluate``,
+except the generator's ranges that ``DATA`` quotes; figures of experiments live in
+``docs/embedded-model-experiments.md``, which the card points to.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ LIMITS = """\
   numbers): the sense of a rotation is a product of where a patch sits on the object and how it moves, which this
   small model learns late and only in part within its training budget.
 - Its reconstructions are blurry averages, on average level with the mean-colour baseline even on generated clips
-  (see the metrics): its 800 pre-training steps teach it little more than each frame's colours. A run with five
-  times the pre-training (4000 steps, 61 minutes, not shipped) gained +0.57 dB on 200 held-out clips where this
-  one gains +0.01 dB; the 90-minute budget cannot hold that and the classifier's fine-tuning. On real videos they
-  show what masked autoencoding does, not what a large model can do. The MCG-NJU checkpoints (CC-BY-NC-4.0) are
-  offered in the app for that."""
+  (see the metrics): its pre-training (see the recipe) teaches it little more than each frame's colours. Longer
+  pre-training gains more but does not fit the training budget beside the classifier's fine-tuning
+  (`docs/embedded-model-experiments.md`, "Reconstruction: interpolation, and five times the pre-training"). On real
+  videos they show what masked autoencoding does, not what a large model can do. The MCG-NJU checkpoints
+  (CC-BY-NC-4.0) are offered in the app for that."""
 
 
 def _architecture(config: VideoMAEConfig) -> str:
