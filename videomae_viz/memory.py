@@ -7,17 +7,13 @@ fragmented enough to stop growing. A fixed threshold makes every block of at lea
 mapping, returned when freed, at the cost of a page-fault pass over each such block.
 
 glibc also gives threads their own arenas, up to 8 per core, each keeping its own high-water mark. The app's
-requests run on a pool of worker threads, so resident memory crept up as more threads touched new arenas (8 users,
-24 requests: 9-67 MB in 14 runs); with ``ARENA_MAX`` arenas it grew by 27-38 MB in 5 runs, at the same latency.
+requests run on a pool of worker threads, so resident memory crept up as more threads touched new arenas; with
+``ARENA_MAX`` arenas there are fewer high-water marks to creep up, at the same latency.
 
-The page faults cost large models most: a ViT-B forward (fp32, 16 x 224, batch 1) faults 206-208k pages and
-takes 1.85-1.99 s under this policy, against 20-40k faults and 1.69-1.80 s with glibc's default (5 processes each).
-Tried instead (12-04): the default threshold with malloc_trim after every request, which keeps the heap's reuse of
-freed blocks within a request and hands the free pages back at its end. A ViT-B forward ran as fast as with the
-default (1.70-1.77 s in 3 processes) and the load test's requests about 10% faster (median latency 2.9-3.4 s
-against 3.2-3.8 s), but resident memory grew by 9-60 MB over 24 requests in 10 runs (this policy, in 4 runs
-alternating with the first 4 of those: 19-31 MB), the worst of them at the test's 60 MB limit: fragmented pages with
-live blocks in them cannot be handed back. Not adopted.
+The page faults cost large models most: a ViT-B forward is slower under this policy than with glibc's default.
+Trimming the heap (malloc_trim) after every request under the default threshold instead keeps the default's speed,
+but fragmented pages with live blocks in them cannot be handed back, so resident memory still grew as far as the
+load test's limit. Not adopted. The measurements: docs/runtime-experiments.md.
 """
 
 from __future__ import annotations

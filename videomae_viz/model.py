@@ -28,8 +28,8 @@ from .patches import normalize_patches, patch_stats, patchify, target_frames
 FUSED_ATTN = os.environ.get("VIDEOMAE_VIZ_FUSED_ATTN", "1") != "0"
 QUERY_BLOCK = 392  # query rows per block of blocked attention: a quarter of ViT-B's 1568 tokens (14 MB of bf16 scores)
 # bf16 inference takes blocked attention where torch's fused CPU kernel gains nothing from bf16: that kernel runs bf16
-# on AMX tiles where the CPU has them (ViT-B layer on an Intel Xeon with AMX: 12.7 ms, blocked 20.5 ms) and is no
-# faster in bf16 than in fp32 elsewhere (on an AMD EPYC: 44 against 41 ms, blocked 23 ms).
+# on AMX tiles where the CPU has them, faster than blocked attention there, and is no faster in bf16 than in fp32
+# elsewhere (measured: docs/runtime-experiments.md).
 BLOCKED_BF16 = not getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
 
 
@@ -164,8 +164,7 @@ class Block(nn.Module):
         x = x + self.attn(self.norm1(x))  # a new tensor: the caller's x (e.g. a kept hidden state) is never written
         update = self.mlp(self.norm2(x))  # (B, N, D)
         # Without autograd the second residual adds in place. With the in-place GELU that is two fresh buffers fewer
-        # per layer: in a fresh process ViT-B's fp32 forward took 0.94x the allocating version (16 alternating
-        # rounds) with a quarter of its page faults; once the heap reuses its blocks the two run level.
+        # per layer, so fewer page faults in a fresh process (measured: docs/runtime-experiments.md).
         return x + update if torch.is_grad_enabled() else x.add_(update)
 
 
@@ -226,7 +225,7 @@ class VideoMAEModel(nn.Module):
             positions = _select(positions, ~bool_masked_pos)  # (B, N_vis, D)
         # A Conv3d whose stride is its kernel is a linear map of each tubelet's pixels: run it as one matmul on the
         # patch vectors, (C, u, p, p) weights reordered to their (u, p, p, C) layout. On CPU that trains faster than
-        # the convolution (a fine-tuning step at 512 tokens: 0.44 s against 0.48 s).
+        # the convolution (measured: docs/runtime-experiments.md).
         weight = self.patch_embed.weight.permute(0, 2, 3, 4, 1).flatten(1)  # (D, u*p*p*C)
         x = F.linear(patches, weight, self.patch_embed.bias)  # (B, N or N_vis, D)
         return x + positions.to(x.dtype)
