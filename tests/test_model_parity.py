@@ -10,8 +10,9 @@ import transformers
 from tests.tiny import TINY, pixel_values, randomize
 from videomae_viz.checkpoints import from_hf_state_dict, load_state_dict_strict, save_pretrained
 from videomae_viz.masking import make_batch_masks
-from videomae_viz import model as model_module
-from videomae_viz.model import MODEL_CLASSES, blocked_attention, set_fused_attn
+from videomae_viz import kernels
+from videomae_viz.kernels import blocked_attention
+from videomae_viz.model import MODEL_CLASSES, set_fused_attn
 
 TOL = 1e-4
 
@@ -134,8 +135,8 @@ def test_bf16_inference_attention_follows_the_cpu(monkeypatch, blocked):
     reference either way; with gradients it keeps SDPA, which autograd can go through."""
     hf, ours = pair("VideoMAEForVideoClassification", attn="sdpa")
     calls = []
-    monkeypatch.setattr(model_module, "BLOCKED_BF16", blocked)
-    monkeypatch.setattr(model_module, "blocked_attention",
+    monkeypatch.setattr(kernels, "BLOCKED_BF16", blocked)
+    monkeypatch.setattr(kernels, "blocked_attention",
                         lambda *a, **kw: calls.append(1) or blocked_attention(*a, **kw))
     x = pixel_values(TINY)
     with torch.no_grad():

@@ -1,7 +1,7 @@
 """Attention maps for VideoMAE, which has no CLS token and classifies by mean pooling.
 
 With maps asked for, the classifying forward pass computes attention in blocks of query rows
-(``model.blocked_attention``) and reduces each block of the first clip's softmax rows as it goes: every head's
+(``kernels.blocked_attention``) and reduces each block of the first clip's softmax rows as it goes: every head's
 column sums (attention received) and the head mean of the rows, kept per layer as one (N, N) matrix for rollout.
 It also keeps copies of that clip's queries and keys, from which one token's rows are recomputed when asked for.
 No (heads, N, N) matrix is ever kept (ViT-B: 1568 tokens, a layer's is ~118 MB; the head means of all 12 layers
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .model import (AttentionProbe, VideoMAEForVideoClassification, VideoMAEModel, attention_block,
-                    attention_layers, probing)
+from .kernels import AttentionProbe, attention_block, probing
+from .model import VideoMAEForVideoClassification, VideoMAEModel, attention_layers
 
 ROW_CHUNK = 64  # query rows per block of relevance: one (heads, rows, N) buffer of ~5 MB for ViT-B, reused
 

@@ -8,12 +8,7 @@ bool, True = masked. Shapes: see the glossary in ``config``.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -21,16 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import VideoMAEConfig
+from .kernels import FUSED_ATTN, active_probe, attend
 from .patches import normalize_patches, patch_stats, patchify, target_frames
-
-# One switch for every attention layer: fused (SDPA, or blocked attention for bf16 inference on CPUs without AMX) or
-# the manual softmax path, which the tests prove equal.
-FUSED_ATTN = os.environ.get("VIDEOMAE_VIZ_FUSED_ATTN", "1") != "0"
-QUERY_BLOCK = 392  # query rows per block of blocked attention: a quarter of ViT-B's 1568 tokens (14 MB of bf16 scores)
-# bf16 inference takes blocked attention where torch's fused CPU kernel gains nothing from bf16: that kernel runs bf16
-# on AMX tiles where the CPU has them, faster than blocked attention there, and is no faster in bf16 than in fp32
-# elsewhere (measured: docs/runtime-experiments.md).
-BLOCKED_BF16 = not getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
 
 
 def sinusoid_table(n_position: int, dim: int) -> Tensor:
@@ -44,68 +31,12 @@ def sinusoid_table(n_position: int, dim: int) -> Tensor:
     return torch.from_numpy(angle).float().unsqueeze(0)
 
 
-@dataclass(frozen=True)
-class AttentionProbe:
-    """What a probe sees of one attention layer's forward pass, so attention maps need not be materialised.
-
-    ``tensors`` gets the layer's queries, keys, values and per-head output, (B, heads, N, head_dim) each, after the
-    attention. ``rows``, when set, gets every block of softmax rows as the layer computes them: the block's slice of
-    query rows and its (B, heads, r, N) probabilities, in the autocast dtype. It makes the layer run
-    ``blocked_attention``, so it is for inference only."""
-
-    tensors: Callable[[Tensor, Tensor, Tensor, Tensor], None] | None = None
-    rows: Callable[[slice, Tensor], None] | None = None
-
-
-# The probes are kept per thread (a context variable), not on the shared modules: two requests running the same model
-# at once each record only their own forward pass.
-_PROBES: ContextVar[Mapping[nn.Module, AttentionProbe]] = ContextVar("attention_probes", default=MappingProxyType({}))
-
-
-@contextmanager
-def probing(probes: Mapping[Attention, AttentionProbe]) -> Iterator[None]:
-    """Let each attention layer of ``probes`` call its probe during the forward passes this thread runs inside the
-    block."""
-    token = _PROBES.set(MappingProxyType({**_PROBES.get(), **probes}))
-    try:
-        yield
-    finally:
-        _PROBES.reset(token)
-
-
-def attention_block(q: Tensor, k: Tensor, rows: slice, out: Tensor) -> Tensor:
-    """Rows ``rows`` of softmax(q k^T / sqrt(d)), written into ``out`` (..., r, N) and returned; q, k (..., N, d) of
-    out's dtype. One matmul, then softmax in place, so callers streaming blocks of rows through one buffer allocate
-    nothing per block. Writes into a buffer: no autograd."""
-    torch.matmul(q[..., rows, :] * q.shape[-1] ** -0.5, k.transpose(-2, -1), out=out)
-    return torch.softmax(out, dim=-1, out=out)
-
-
-def blocked_attention(q: Tensor, k: Tensor, v: Tensor, block: int = QUERY_BLOCK,
-                      observe: Callable[[slice, Tensor], None] | None = None) -> Tensor:
-    """softmax(q k^T / sqrt(d)) v in the inputs' dtype, ``block`` query rows at a time through one reused score
-    buffer: q, k, v (B, nh, N, hd) -> (B, nh, N, hd). ``observe(rows, probabilities)`` sees each block's softmax
-    rows (B, nh, r, N) before the buffer is reused. Inference only (``attention_block``)."""
-    B, nh, N, _ = q.shape
-    buffer = q.new_empty(B * nh * min(block, N) * N)  # storage of one (B, nh, block, N) score block
-    out = []
-    for start in range(0, N, block):
-        rows = slice(start, min(start + block, N))
-        scores = buffer[:B * nh * (rows.stop - start) * N].view(B, nh, rows.stop - start, N)  # (B, nh, r, N)
-        probabilities = attention_block(q, k, rows, scores)  # (B, nh, r, N)
-        if observe is not None:
-            observe(rows, probabilities)
-        out.append(probabilities @ v)  # (B, nh, r, hd)
-    return torch.cat(out, dim=2)
-
-
 class Attention(nn.Module):
     """Multi-head self-attention with separate q and v biases and no k bias."""
 
     def __init__(self, dim: int, heads: int, qkv_bias: bool) -> None:
         super().__init__()
         self.heads = heads
-        self.scale = (dim // heads) ** -0.5
         self.qkv = nn.Linear(dim, 3 * dim, bias=False)  # rows [q; k; v]
         self.q_bias = nn.Parameter(torch.zeros(dim)) if qkv_bias else None
         self.v_bias = nn.Parameter(torch.zeros(dim)) if qkv_bias else None
@@ -119,18 +50,8 @@ class Attention(nn.Module):
             bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias), self.v_bias))
         qkv = F.linear(x, self.qkv.weight, bias)  # (B, N, 3D)
         q, k, v = qkv.view(B, N, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4).unbind(0)  # (B, nh, N, hd)
-        probe = _PROBES.get().get(self)
-        observe = probe.rows if probe is not None else None
-        if observe is not None:
-            x = blocked_attention(q, k, v, observe=observe)  # (B, nh, N, hd)
-        elif (self.fused_attn and BLOCKED_BF16 and q.dtype == torch.bfloat16 and q.device.type == "cpu"
-              and not torch.is_grad_enabled()):
-            x = blocked_attention(q, k, v)  # (B, nh, N, hd)
-        elif self.fused_attn:
-            x = F.scaled_dot_product_attention(q, k, v)  # (B, nh, N, hd)
-        else:
-            attn = (q @ k.transpose(-2, -1)) * self.scale  # (B, nh, N, N)
-            x = attn.float().softmax(dim=-1).to(v.dtype) @ v  # (B, nh, N, hd)
+        probe = active_probe(self)
+        x = attend(q, k, v, self.fused_attn, probe)  # (B, nh, N, hd)
         if probe is not None and probe.tensors is not None:
             probe.tensors(q, k, v, x)
         return self.proj(x.transpose(1, 2).reshape(B, N, D))

@@ -22,7 +22,7 @@ METHOD = [
     "Models have seeded random weights (the training initialisation), written once with our save_pretrained and "
     "loaded by our load_model and by transformers' from_pretrained, so both run the same weights on the same input.",
     "bf16 means torch.autocast on the CPU around the same fp32 models, for ours and for transformers alike. Under "
-    "it our attention runs in blocks of query rows (model.blocked_attention: bf16 matmuls, softmax in place); "
+    "it our attention runs in blocks of query rows (kernels.blocked_attention: bf16 matmuls, softmax in place); "
     "transformers' SDPA runs torch's fused kernel, which is as slow in bf16 as in fp32 on this CPU.",
     "Model FLOP utilisation: the forward's multiply-adds x 2 (config.encoder_flops plus the head) over its median "
     "time, divided by the measured matmul peak (a square torch.matmul) of the same dtype, timed in the same "
