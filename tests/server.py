@@ -17,8 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 90
-# The limits the test server runs with (see videomae_viz/ui.py): small uploads and a short keep time, so that the
-# tests can reach them cheaply.
+# The limits the test server runs with (see videomae_viz/ui/limits.py): small uploads and a short keep time, so that
+# the tests can reach them cheaply.
 SETTINGS = {
     "VIDEOMAE_VIZ_MAX_FILE_SIZE": "2mb",
     "VIDEOMAE_VIZ_KEEP_SECONDS": "60",
@@ -41,7 +41,7 @@ class AppServer:
 
     @property
     def output_root(self) -> Path:
-        """Where the app writes its per-request folders (ui.OUTPUT_ROOT under the server's TMPDIR)."""
+        """Where the app writes its per-request folders (ui.limits.OUTPUT_ROOT under the server's TMPDIR)."""
         return self.tmp / "videomae-viz"
 
     def rss_bytes(self) -> int:

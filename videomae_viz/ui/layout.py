@@ -1,11 +1,6 @@
 """The Gradio app: plain handlers over ``VideoMAEPipeline`` and ``render``, then the Blocks layout and wiring.
 
-The only module that imports gradio. Outputs are written as files under a fresh per-request folder, so concurrent
-users never share a cache path; folders older than the keep time are removed as new requests arrive.
-
-Limits, each with an environment variable to change it: the upload size (``VIDEOMAE_VIZ_MAX_FILE_SIZE``, e.g.
-"100mb"), the time one analysis may take (``VIDEOMAE_VIZ_REQUEST_SECONDS``) and how long output files are kept
-(``VIDEOMAE_VIZ_KEEP_SECONDS``, also the age at which Gradio's upload and output cache is emptied).
+Limits, request folders and what a session keeps are in ``limits``.
 """
 
 from __future__ import annotations
@@ -13,54 +8,31 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import math
 import os
-import re
-import shutil
-import tempfile
 import threading
-import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import torch
 
-from . import explain, memory
-from .checkpoints import ASSETS, CheckpointError
-from .masking import STRATEGIES
-from .pipeline import DEFAULT_PRESET, PRESETS, Analysis, Settings, TimeLimitError, VideoMAEPipeline
-from .reconstruction import STATS_LEAK_FREE, STATS_MODES
-from .render import (Strip, display_factor, displayed_panels, figure_to_array, heatmap_figure, lab_grid, run_all,
-                     save_png, sweep_figure)
-from .video_io import VideoReadError, write_mp4
+from .. import explain, memory
+from ..checkpoints import ASSETS, CheckpointError
+from ..masking import STRATEGIES
+from ..pipeline import DEFAULT_PRESET, PRESETS, Analysis, Settings, TimeLimitError, VideoMAEPipeline
+from ..reconstruction import STATS_LEAK_FREE, STATS_MODES
+from ..render import (Strip, display_factor, displayed_panels, figure_to_array, heatmap_figure, lab_grid, run_all,
+                      sweep_figure)
+from ..video_io import VideoReadError, write_mp4
+from .limits import (CACHE_SWEEP_SECONDS, SESSION_SECONDS, Session, keep_seconds, max_file_size, request_folder,
+                     request_png, request_seconds)
 
 log = logging.getLogger(__name__)
 
 PRESET_ENV = "VIDEOMAE_VIZ_PRESET"  # a Space picks its default preset with this variable
-MAX_FILE_SIZE_ENV = "VIDEOMAE_VIZ_MAX_FILE_SIZE"
-REQUEST_SECONDS_ENV = "VIDEOMAE_VIZ_REQUEST_SECONDS"
-KEEP_SECONDS_ENV = "VIDEOMAE_VIZ_KEEP_SECONDS"
-OUTPUT_ROOT = Path(tempfile.gettempdir()) / "videomae-viz"
-MAX_FILE_SIZE = "100mb"  # Gradio's size syntax: a whole number and a unit, b, kb, mb, gb or tb
-REQUEST_SECONDS = 120.0
-KEEP_SECONDS = 1800.0
-SESSION_SECONDS = 1800  # how long a browser session's last analysis stays in memory
-CACHE_SWEEP_SECONDS = 600  # how often Gradio looks for cached files older than the keep time
 MODES = tuple(explain.ATTENTION)
 SWEEP_RATIOS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-
-
-@dataclass
-class Session:
-    """What one browser session keeps between events: the last analysis and the chosen query token."""
-
-    preset: str
-    settings: Settings
-    analysis: Analysis
-    query: tuple[int, int, int]
 
 
 _LOADING = threading.Lock()  # two first requests at once must not load the same weights twice
@@ -83,59 +55,6 @@ def _load_pipeline(preset: str) -> VideoMAEPipeline:
             raise gr.Error(f"The embedded model could not be loaded: {err}") from None
         raise gr.Error(f"{err}. Hub models need network access (or a local hub cache); the '{DEFAULT_PRESET}' "
                        "preset works offline.") from None
-
-
-def max_file_size() -> str:
-    """The upload size limit: VIDEOMAE_VIZ_MAX_FILE_SIZE if it is a valid size, else MAX_FILE_SIZE."""
-    text = os.environ.get(MAX_FILE_SIZE_ENV, MAX_FILE_SIZE).strip().lower()
-    if not re.fullmatch(r"[1-9]\d*\s*(b|kb|mb|gb|tb)", text):
-        log.warning("%s=%r is not a size such as '100mb'; using %s", MAX_FILE_SIZE_ENV, text, MAX_FILE_SIZE)
-        return MAX_FILE_SIZE
-    return text
-
-
-def _seconds(name: str, default: float) -> float:
-    text = os.environ.get(name)
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (value > 0 and math.isfinite(value)):
-        log.warning("%s=%r is not a positive number of seconds; using %g", name, text, default)
-        return default
-    return value
-
-
-def request_seconds() -> float:
-    """How long one analysis may take: VIDEOMAE_VIZ_REQUEST_SECONDS, else REQUEST_SECONDS."""
-    return _seconds(REQUEST_SECONDS_ENV, REQUEST_SECONDS)
-
-
-def keep_seconds() -> float:
-    """How long output files are kept: VIDEOMAE_VIZ_KEEP_SECONDS, else KEEP_SECONDS."""
-    return _seconds(KEEP_SECONDS_ENV, KEEP_SECONDS)
-
-
-def request_folder() -> Path:
-    """A new folder for one request's files; removes the folders last written more than the keep time ago."""
-    OUTPUT_ROOT.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - keep_seconds()
-    for old in OUTPUT_ROOT.iterdir():
-        try:
-            stale = old.is_dir() and old.stat().st_mtime < cutoff
-        except OSError:  # a concurrent request removed it first
-            continue
-        if stale:
-            shutil.rmtree(old, ignore_errors=True)
-    folder = OUTPUT_ROOT / uuid.uuid4().hex
-    folder.mkdir()
-    return folder
-
-
-def _png(image: np.ndarray, folder: Path, name: str) -> str:
-    return str(save_png(image, folder / f"{name}.png"))
 
 
 def _counters(pipeline: VideoMAEPipeline, session: Session) -> str:
@@ -205,7 +124,7 @@ def attention_image(pipeline: VideoMAEPipeline, session: Session, mode: str, lay
     heat = values.reshape(config.grid).float().numpy()
     fig = heatmap_figure(a.classifier_frames, heat, config.tubelet_size, title, label, marker=marker,
                          patch=config.patch_size)
-    return _png(figure_to_array(fig), folder, f"attention-{uuid.uuid4().hex[:8]}")
+    return request_png(figure_to_array(fig), folder, f"attention-{uuid.uuid4().hex[:8]}")
 
 
 def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, seed: float, start: float | None,
@@ -240,7 +159,7 @@ def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, see
         fig = heatmap_figure(analysis.frames, error, config.tubelet_size,
                              "Squared error per hidden patch (visible patches are 0)", "mean squared error",
                              patch=config.patch_size, cmap="viridis")
-        return _png(figure_to_array(fig), folder, "error")
+        return request_png(figure_to_array(fig), folder, "error")
 
     def video_out() -> str:
         side = np.concatenate([views[name] for name in ("original", "masked", "+ visible")], axis=2)
@@ -250,9 +169,9 @@ def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, see
         lambda: attention_image(pipeline, session, "rollout", analysis.attention.num_layers, "mean", None, folder),
         error_png,
         video_out,
-        lambda: _png(lab_grid(views), folder, "lab"),
-        lambda: _png(strip.image(analysis.classifier_frames, pipeline.classifier_config.tubelet_size, session.query),
-                     folder, "strip"),
+        lambda: request_png(lab_grid(views), folder, "lab"),
+        lambda: request_png(strip.image(analysis.classifier_frames, pipeline.classifier_config.tubelet_size,
+                                        session.query), folder, "strip"),
     ])
     heads = ["mean"] + [str(h + 1) for h in range(analysis.attention.num_heads)]
     label_names = [name for name, _ in analysis.labels]
@@ -302,7 +221,8 @@ def pick_query(session: Session | None, layer: float, head: str, class_label: st
     strip = _strip(pipeline, session.analysis).image(session.analysis.classifier_frames,
                                                      pipeline.classifier_config.tubelet_size, token)
     image = attention_image(pipeline, session, "query patch", layer, head, class_label, folder)
-    return _png(strip, folder, "strip"), image, gr.update(value="query patch"), explain.ATTENTION["query patch"], session
+    return (request_png(strip, folder, "strip"), image, gr.update(value="query patch"),
+            explain.ATTENTION["query patch"], session)
 
 
 def sweep(session: Session | None, progress: gr.Progress = gr.Progress()) -> str:
@@ -320,7 +240,7 @@ def sweep(session: Session | None, progress: gr.Progress = gr.Progress()) -> str
         psnr.append(rec.psnr)
         baseline.append(rec.baseline_psnr)
     fig = sweep_figure(list(SWEEP_RATIOS), psnr, baseline, session.settings.mask_ratio)
-    return _png(figure_to_array(fig), request_folder(), "sweep")
+    return request_png(figure_to_array(fig), request_folder(), "sweep")
 
 
 def example_clips() -> list[list]:
