@@ -1,10 +1,17 @@
-"""The Gradio app, the only package that imports gradio.
+"""The Gradio app, the only package that imports gradio. Each panel's module holds plain functions; only
+``layout`` builds gr.Blocks.
 
 - ``limits``: request limits (upload size, time per analysis, keep time), request folders and files, sessions;
-- ``layout``: the handlers, the gr.Blocks layout and its event wiring, and ``launch``.
+- ``presets``: the default preset, one pipeline per preset per process, the example clips;
+- ``classify``: the Analyse button: top-k (and the clip played backwards), then every panel filled;
+- ``lab``: the masking lab: lab grid, error per patch, side-by-side video, counters, masking-ratio sweep;
+- ``attention``: the frame strip, attention maps and class relevance;
+- ``layout``: the gr.Blocks layout, its event wiring, and ``launch``.
 """
 
-from .layout import analyze, build_demo, get_pipeline, launch
+from .classify import analyze
+from .layout import build_demo, launch
 from .limits import keep_seconds, max_file_size, request_seconds
+from .presets import get_pipeline
 
 __all__ = ["analyze", "build_demo", "get_pipeline", "keep_seconds", "launch", "max_file_size", "request_seconds"]

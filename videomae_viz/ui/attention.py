@@ -1,0 +1,92 @@
+"""The attention panel: the frame strip to click a query patch on, and the attention maps (query patch,
+attention received, rollout, class relevance) redrawn from the cached analysis."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import gradio as gr
+
+from .. import explain
+from ..pipeline import Analysis, VideoMAEPipeline
+from ..render import Strip, display_factor, figure_to_array, heatmap_figure
+from .limits import Session, request_folder, request_png
+from .presets import get_pipeline
+
+MODES = tuple(explain.ATTENTION)
+
+
+def frame_strip(pipeline: VideoMAEPipeline, analysis: Analysis) -> Strip:
+    """The strip a person clicks to choose the query patch: one frame per time slice of the classifier."""
+    config = pipeline.classifier_config
+    return Strip(slices=config.grid[0], side=config.image_size, patch=config.patch_size,
+                 factor=display_factor(config.image_size))
+
+
+def default_query(pipeline: VideoMAEPipeline) -> tuple[int, int, int]:
+    """The query token before any click: the middle of the grid (time slice, row, column)."""
+    t, h, w = pipeline.classifier_config.grid
+    return t // 2, h // 2, w // 2
+
+
+def attention_image(pipeline: VideoMAEPipeline, session: Session, mode: str, layer: int, head: str,
+                    class_label: str | None, folder: Path) -> str:
+    """Render one attention view from the cached analysis (no model call, except the first time a class's
+    relevance is asked for) -> PNG path."""
+    a, config = session.analysis, pipeline.classifier_config
+    maps = a.attention
+    if maps is None:
+        raise gr.Error("This analysis has no attention maps.")
+    layer_index = min(max(int(layer), 1), maps.num_layers) - 1
+    head_label = "mean of heads" if head == "mean" else f"head {head}"
+    if mode == "query patch":
+        t, row, col = session.query
+        token = (t * config.grid[1] + row) * config.grid[2] + col
+        rows = maps.query(layer_index, token)  # (heads, N)
+        values = rows.mean(dim=0) if head == "mean" else rows[int(head) - 1]
+        title = f"Where token (slice {t}, row {row}, col {col}) looks: layer {layer_index + 1}, {head_label}"
+        label, marker = "attention weight", session.query
+    elif mode == "attention received":
+        values = maps.received[layer_index].mean(dim=0) if head == "mean" else maps.received[layer_index, int(head) - 1]
+        title, label, marker = f"Attention received: layer {layer_index + 1}, {head_label}", "mean attention", None
+    elif mode == "rollout":
+        values = maps.rollout[layer_index]
+        title = f"Attention rollout through layers 1–{layer_index + 1} (heads averaged), mean-pooling readout"
+        label, marker = "share of the pooled output", None
+    else:
+        label_name = class_label or a.labels[0][0]
+        values = pipeline.relevance(a, pipeline.class_id(label_name))[layer_index].clamp(min=0)
+        title = f"Relevance for '{label_name}' through layers 1–{layer_index + 1} (Chefer et al. 2021)"
+        label, marker = "relevance", None
+    heat = values.reshape(config.grid).float().numpy()
+    fig = heatmap_figure(a.classifier_frames, heat, config.tubelet_size, title, label, marker=marker,
+                         patch=config.patch_size)
+    return request_png(figure_to_array(fig), folder, f"attention-{uuid.uuid4().hex[:8]}")
+
+
+def rerender(session: Session | None, mode: str, layer: float, head: str, class_label: str | None) -> tuple:
+    """Layer, head, class or mode changed: redraw from the cached analysis."""
+    if session is None:
+        raise gr.Error("Run an analysis first.")
+    pipeline = get_pipeline(session.preset)
+    folder = request_folder()
+    return attention_image(pipeline, session, mode, layer, head, class_label, folder), explain.ATTENTION[mode]
+
+
+def pick_query(session: Session | None, layer: float, head: str, class_label: str | None,
+               evt: gr.SelectData) -> tuple:
+    """A click on the frame strip: the clicked patch becomes the query and the view switches to it."""
+    if session is None:
+        raise gr.Error("Run an analysis first.")
+    pipeline = get_pipeline(session.preset)
+    token = frame_strip(pipeline, session.analysis).token_at(*evt.index)
+    if token is None:
+        raise gr.Error("Click inside one of the frames.")
+    session.query = token
+    folder = request_folder()
+    strip = frame_strip(pipeline, session.analysis).image(session.analysis.classifier_frames,
+                                                          pipeline.classifier_config.tubelet_size, token)
+    image = attention_image(pipeline, session, "query patch", layer, head, class_label, folder)
+    return (request_png(strip, folder, "strip"), image, gr.update(value="query patch"),
+            explain.ATTENTION["query patch"], session)
