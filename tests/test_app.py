@@ -148,7 +148,7 @@ def test_api_analyze(app_url, clip, tmp_path):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False, download_files=str(tmp_path))
-    out = analyze(client, clip, reverse=True)
+    out = analyze(client, clip, compare_backwards=True)
     assert len(out) == 13  # 14 outputs minus the session state
     topk, reversed_, lab, side, error, counters, strip, attention, mode, layer, head, class_label, mode_text = out
 
@@ -199,7 +199,7 @@ def test_api_bad_upload_then_good(app_url, clip, tmp_path):
     bad.write_text("These are my lecture notes, not a video.\n" * 20)
     client = Client(app_url, verbose=False, download_files=str(tmp_path / "downloads"))
     with pytest.raises(AppError) as info:
-        analyze(client, bad, reverse=True)
+        analyze(client, bad, compare_backwards=True)
     assert "not a video" in str(info.value)
 
     out = analyze(client, clip, ratio=0.5, top_k=2)  # the server still works

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from tests.tiny import TINY, save_tiny_pair
+from videomae_viz.cli import build_parser
 from videomae_viz.masking import masked_count
 from videomae_viz.video_io import read_video, write_mp4
 
@@ -96,3 +97,15 @@ def test_bad_settings_and_sources_are_one_line_errors(setup):
     assert "Traceback" not in result.stderr
     result = run("--classifier", "/no/such/folder", str(good))
     assert result.returncode == 2 and result.stderr.startswith("error: /no/such/folder: not an embedded model")
+
+
+def test_play_backwards_and_its_former_name_reverse(setup):
+    _, classifier, reconstructor, good, _ = setup
+    assert build_parser().parse_args(["--reverse", "clip.mp4"]).play_backwards
+    assert not build_parser().parse_args(["clip.mp4"]).play_backwards
+    args = ("--classifier", classifier, "--reconstructor", reconstructor, "--no-attention", str(good))
+    forward, backward = run(*args), run("--play-backwards", *args)
+    assert forward.returncode == backward.returncode == 0, backward.stderr
+    a, b = json.loads(forward.stdout), json.loads(backward.stdout)
+    assert set(a) == set(b)  # the JSON keys stay as they are
+    assert b["frames"] == a["frames"][::-1] and b["notes"] == [*a["notes"], "frames are played in reverse"]

@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stats", choices=STATS_MODES, default=STATS_MODES[1],
                         help="norm_pix_loss models: hidden patches' mean/std from visible neighbours (leak-free) "
                              "or their true values (paper; leaks). PSNR is always leak-free.")
-    parser.add_argument("--reverse", action="store_true", help="play the sampled frames backwards")
+    parser.add_argument("--play-backwards", "--reverse", dest="play_backwards", action="store_true",
+                        help="play the sampled frames backwards (--reverse: the same, its former name)")
     parser.add_argument("--no-attention", action="store_true", help="skip the attention maps")
     parser.add_argument("--out", type=Path, help="write PNG grids and a side-by-side MP4 per clip here")
     parser.add_argument("--verbose", action="store_true", help="log progress and tracebacks on stderr")
@@ -53,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     classifier, reconstructor = PRESETS[args.preset]
     try:
         settings = Settings(mask_ratio=args.mask_ratio, masking=args.masking, seed=args.seed, top_k=args.top_k,
-                            start=args.start, end=args.end, stride=args.stride, stats=args.stats, reverse=args.reverse,
-                            attention=not args.no_attention)
+                            start=args.start, end=args.end, stride=args.stride, stats=args.stats,
+                            play_backwards=args.play_backwards, attention=not args.no_attention)
         pipeline = VideoMAEPipeline(args.classifier or classifier, args.reconstructor or reconstructor)
     except (CheckpointError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -55,7 +55,7 @@ class Settings:
     end: float | None = None  # segment end, seconds
     stride: int | None = None  # source frames between samples (VideoMAE's 16x4 is stride 4); None = spread evenly
     stats: str = STATS_LEAK_FREE  # norm_pix_loss models only: how hidden patches get their mean/std back
-    reverse: bool = False  # play the sampled frames backwards
+    play_backwards: bool = False  # play the sampled frames backwards
     attention: bool = True  # record the attention maps while classifying (attention.recording)
 
     def __post_init__(self) -> None:
@@ -152,7 +152,7 @@ class VideoMAEPipeline:
             raise CheckpointError("the classifier and the reconstructor expect different frame counts")
         clip = read_video(path, num_frames, start=settings.start, end=settings.end, stride=settings.stride,
                           timeout=timeout)
-        if settings.reverse:
+        if settings.play_backwards:
             clip = Clip(frames=clip.frames[::-1].copy(), indices=clip.indices[::-1], times=clip.times[::-1],
                         fps=clip.fps, duration=clip.duration, source_size=clip.source_size,
                         notes=(*clip.notes, "frames are played in reverse"))

@@ -18,7 +18,7 @@ from .presets import get_pipeline
 
 
 def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, seed: float, start: float | None,
-            end: float | None, stride: float | None, top_k: float, stats: str, reverse: bool,
+            end: float | None, stride: float | None, top_k: float, stats: str, compare_backwards: bool,
             progress: gr.Progress = gr.Progress()) -> tuple:
     """The main button: run the pipeline on the uploaded clip and render every panel."""
     if not video:
@@ -35,7 +35,7 @@ def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, see
     folder = request_folder()
     session = Session(preset=preset, settings=settings, analysis=analysis, query=default_query(pipeline))
     reversed_labels = None
-    if reverse:
+    if compare_backwards:
         with torch.inference_mode():
             labels, _ = pipeline.classify(analysis.classifier_input.flip(1), settings.top_k)
         reversed_labels = dict(labels)
@@ -54,7 +54,7 @@ def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, see
     label_names = [name for name, _ in analysis.labels]
     return (
         dict(analysis.labels),
-        gr.update(value=reversed_labels, visible=reverse),
+        gr.update(value=reversed_labels, visible=compare_backwards),
         lab,
         video_file,
         error_file,

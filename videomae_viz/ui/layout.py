@@ -45,7 +45,8 @@ def build_demo() -> gr.Blocks:
                     end = gr.Number(None, label="Segment end (s)")
                     stride = gr.Number(None, precision=0, label="Stride (frames)")
                 top_k = gr.Slider(1, 10, value=5, step=1, label="Top-k")
-                reverse = gr.Checkbox(False, label="Also classify the clip played backwards", info=explain.REVERSED)
+                compare_backwards = gr.Checkbox(False, label="Also classify the clip played backwards",
+                                                info=explain.REVERSED)
                 run = gr.Button("Analyse", variant="primary", elem_id="run")
             with gr.Column(scale=3, min_width=360):
                 with gr.Row():
@@ -76,7 +77,7 @@ def build_demo() -> gr.Blocks:
         with gr.Tab("How VideoMAE works"):
             gr.Markdown(explain.PIPELINE)
 
-        run.click(analyze, [video, preset, ratio, masking, seed, start, end, stride, top_k, stats, reverse],
+        run.click(analyze, [video, preset, ratio, masking, seed, start, end, stride, top_k, stats, compare_backwards],
                   [topk, topk_reversed, lab, side, error, counters, strip, attention, mode, layer, head, class_label,
                    mode_text, session], api_name="analyze", concurrency_limit=2, concurrency_id="model")
         controls = [session, mode, layer, head, class_label]
