@@ -65,7 +65,7 @@ def test_batch_with_a_bad_clip_in_the_middle(setup):
     assert first["reconstruction"]["copy_psnr"] is None  # tube masking leaves nothing to copy
     assert all(value >= 0 for value in first["timings"].values())
     assert first["timings"]["attention"] > 0
-    assert set(first["outputs"]) == {"original", "masked", "prediction", "reconstruction", "side_by_side",
+    assert set(first["outputs"]) == {"original", "masked", "prediction", "reconstruction", "interpolation", "side_by_side",
                                      "attention", "relevance"}
     for path in first["outputs"].values():
         assert Path(path).is_file() and Path(path).stat().st_size > 0

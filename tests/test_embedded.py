@@ -29,7 +29,7 @@ CLIPS = 24  # three per label
 
 @pytest.fixture(scope="module")
 def pipeline() -> VideoMAEPipeline:
-    return VideoMAEPipeline.from_preset("embedded")
+    return VideoMAEPipeline.from_preset("embedded-motion")
 
 
 @pytest.fixture(scope="module")

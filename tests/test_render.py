@@ -8,7 +8,8 @@ import pytest
 from matplotlib import colormaps
 from matplotlib.colors import Normalize
 
-from videomae_viz.render import figure_to_array, heat_overlay, heatmap_figure, run_all
+from videomae_viz.render import (SIDE_BY_SIDE, figure_to_array, heat_overlay, heatmap_figure, panels, run_all,
+                                 side_by_side, sweep_figure)
 
 CYAN = np.array([0, 255, 255])
 
@@ -51,3 +52,31 @@ def test_run_all_keeps_job_order_and_raises_job_errors():
 
     with pytest.raises(ValueError, match="bad job"):
         run_all([lambda: 1, fails])
+
+
+def test_the_side_by_side_video_shows_the_four_columns_in_order():
+    colours = {"original": 10, "masked": 60, "prediction": 110, "+ visible": 160, "interpolation": 210}
+    views = {name: np.full((3, 40, 40, 3), value, dtype=np.uint8) for name, value in colours.items()}
+    video = side_by_side(views, 0.9)
+    assert video.shape[0] == 3 and video.shape[2] == 4 * 40 + 3 * 4  # four columns, gaps of 4 pixels
+    bottom = video[0, -1]  # the last row of pixels: below the titles
+    for i, name in enumerate(SIDE_BY_SIDE):
+        assert (bottom[i * 44 + 20] == colours[name]).all()
+    assert "prediction" not in SIDE_BY_SIDE
+
+
+def test_the_lab_panels_include_the_interpolation_row():
+    frames = np.zeros((2, 8, 8, 3), np.uint8)
+    mask = np.zeros((2, 8, 8), bool)
+    mask[:, :4] = True
+    interpolated = np.full_like(frames, 77)
+    views = panels(frames, frames, mask, interpolated)
+    assert list(views) == ["original", "masked", "prediction", "+ visible", "interpolation"]
+    assert (views["interpolation"] == 77).all()
+
+
+def test_the_sweep_leaves_out_a_fill_where_it_has_nothing():
+    fig = sweep_figure([0.5, 0.9], {"decoder": [20.0, 18.0], "copy": [None, None], "mean": [15.0, 14.0]}, 0.9)
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert "VideoMAE decoder" in labels and "mean colour of visible patches" in labels
+    assert not any("copy" in label for label in labels)

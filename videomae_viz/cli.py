@@ -13,9 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .checkpoints import CheckpointError
 from .masking import STRATEGIES
-from .pipeline import DEFAULT_PRESET, PRESETS, Settings, VideoMAEPipeline
+from .pipeline import DEFAULT_PRESET, PRESETS, Analysis, Settings, VideoMAEPipeline
 from .reconstruction import STATS_MODES
 from .video_io import VideoReadError
 
@@ -27,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Classify clips and reconstruct them from masked patches with VideoMAE.")
     parser.add_argument("clips", nargs="+", metavar="CLIP", help="video files (any container FFmpeg reads)")
     parser.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS),
-                        help=f"classifier + reconstructor pair (default: {DEFAULT_PRESET}, works offline)")
+                        help=f"classifier + reconstructor pair and its frame sampling (default: {DEFAULT_PRESET}, "
+                        "works offline): " + "; ".join(f"{name}: {p.sampling}" for name, p in PRESETS.items()))
     parser.add_argument("--classifier", metavar="SOURCE", help="override the preset's classifier: embedded name, folder or hub id")
     parser.add_argument("--reconstructor", metavar="SOURCE", help="override the preset's pre-training model")
     parser.add_argument("--mask-ratio", type=float, default=0.9)
@@ -36,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--start", type=float, help="segment start in seconds")
     parser.add_argument("--end", type=float, help="segment end in seconds")
-    parser.add_argument("--stride", type=int, help="source frames between sampled frames (default: spread evenly)")
+    parser.add_argument("--stride", type=int, help="source frames between sampled frames, in a window centred in the "
+                        "clip; 0 spreads them evenly (default: the preset's sampling; with --start/--end, spread "
+                        "evenly over the segment)")
     parser.add_argument("--stats", choices=STATS_MODES, default=STATS_MODES[1],
                         help="norm_pix_loss models: hidden patches' mean/std from visible neighbours (leak-free) "
                              "or their true values (paper; leaks). PSNR is always leak-free.")
@@ -51,12 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
-    classifier, reconstructor = PRESETS[args.preset]
+    preset = PRESETS[args.preset]
+    classifier, reconstructor, stride = preset.classifier, preset.reconstructor, preset.stride
     try:
         settings = Settings(mask_ratio=args.mask_ratio, masking=args.masking, seed=args.seed, top_k=args.top_k,
                             start=args.start, end=args.end, stride=args.stride, stats=args.stats,
                             play_backwards=args.play_backwards, attention=not args.no_attention)
-        pipeline = VideoMAEPipeline(args.classifier or classifier, args.reconstructor or reconstructor)
+        pipeline = VideoMAEPipeline(args.classifier or classifier, args.reconstructor or reconstructor, stride)
     except (CheckpointError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -100,9 +106,7 @@ def run_clip(pipeline: VideoMAEPipeline, clip: str, settings: Settings, folder: 
         timings["attention"] = round(timings["attention"] + time.perf_counter() - t, 4)
     render_start = time.perf_counter()
     if folder is not None:
-        from .exports import export_files  # imported here: only --out renders files
-
-        outputs = export_files(pipeline, analysis, folder, relevance_class=top1)
+        outputs = export_analysis(pipeline, analysis, folder, relevance_class=top1)
     timings["render"] = round(time.perf_counter() - render_start, 4)
     timings["total"] = round(time.perf_counter() - start, 4)
     rec = analysis.reconstruction
@@ -122,6 +126,30 @@ def run_clip(pipeline: VideoMAEPipeline, clip: str, settings: Settings, folder: 
         "timings": timings,
         "outputs": outputs,
     }
+
+
+def export_analysis(pipeline: VideoMAEPipeline, analysis: Analysis, folder: Path,
+                    relevance_class: int | None = None) -> dict[str, str]:
+    """Write an analysis's files (``exports.export_files``): the lab grids, the side-by-side MP4 and, when it has
+    attention maps, the rollout and (for ``relevance_class``) the class relevance figures. Returns {name: path}."""
+    from .exports import HeatMap, export_files  # imported here: only --out renders files (matplotlib)
+    from .render import displayed_panels
+
+    heatmaps = {}
+    if analysis.attention is not None:
+        config = pipeline.classifier_config
+        figures = {"attention": (analysis.attention.rollout[-1], "Attention rollout through all layers (head mean), "
+                                 "read out for mean pooling", "share of the pooled output")}
+        if relevance_class is not None:
+            maps = pipeline.relevance(analysis, relevance_class)
+            figures["relevance"] = (maps[-1].clamp(min=0), f"Class relevance for '{pipeline.label(relevance_class)}' "
+                                    "(Chefer et al. 2021, all layers)", "relevance")
+        for name, (values, title, label) in figures.items():
+            heatmaps[name] = HeatMap(analysis.classifier_frames, values.reshape(config.grid).numpy().astype(np.float32),
+                                     config.tubelet_size, config.patch_size, title, label)
+    views = displayed_panels(analysis.frames, analysis.predicted, analysis.pixel_mask, analysis.interpolated)
+    ratio = 1 - analysis.visible_tokens / analysis.tokens
+    return export_files(folder, views, ratio, heatmaps)
 
 
 def _round(value: float | None) -> float | None:

@@ -34,11 +34,20 @@ LAB = """\
 **Reading the masking lab.** *original*: the frames the model sees (resized, cropped). *masked*: what the encoder
 gets, hidden tubelets grey. *prediction*: what the decoder produced, alone (VideoMAE predicts hidden patches
 only, so visible ones are grey). *+ visible*: the prediction with the visible patches pasted back.
-The **PSNR** is measured on hidden patches only. The **baseline** fills each hidden patch with the mean colour
-of its frame's visible patches: the model has learned something when it beats that. Blurry predictions are
-expected: averaging over plausible answers minimises squared error. The embedded model's decoder is only level
-with the baseline on average (+0.04 dB on held-out generated clips): a tiny model pre-trained for about 12 minutes
-predicts little more than each frame's colours.
+*interpolation*: no network at all, a Gaussian blur of the visible pixels that ignores the holes, its width chosen
+from the visible pixels alone: the smoothing a decoder has to beat to have learned more than "nearby colours".
+The **PSNR** is measured on hidden pixels only, and nothing about a hidden patch enters any prediction. Beside the
+decoder: the **mean colour** of the frame's visible patches, the **interpolation**, and **copy**, each hidden patch
+taken from the nearest frame where the same patch is visible. Copy is the shortcut random masking leaves open: it is
+impossible under tube masking, which is why VideoMAE hides the same positions in every frame. Blurry predictions are
+expected: averaging over plausible answers minimises squared error.
+"""
+
+SAMPLING = """\
+16 frames. Without a stride or a segment, each preset samples as its models were trained: the Kinetics models and
+the embedded reconstructor take 16 frames 4 apart in a window centred in the clip (a clip too short for that window
+is spread evenly); the Something-Something models and the generated-motion pair spread them over the whole clip. A
+stride you set (0: spread evenly) or a segment wins; the counters list the frames used.
 """
 
 STATS = """\

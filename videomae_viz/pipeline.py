@@ -29,14 +29,33 @@ from .views import symmetric_views, view_average, view_count
 
 log = logging.getLogger(__name__)
 
-# name -> (classifier, reconstructor). The MCG-NJU checkpoints are CC-BY-NC-4.0 and need the hub (or its cache).
-PRESETS: dict[str, tuple[str, str]] = {
-    "embedded": ("motion-tiny", "motion-tiny-pretrain"),
-    "videomae-base-kinetics": ("MCG-NJU/videomae-base-finetuned-kinetics", "MCG-NJU/videomae-base"),
-    "videomae-base-ssv2": ("MCG-NJU/videomae-base-finetuned-ssv2", "MCG-NJU/videomae-base-ssv2"),
-    "videomae-large-kinetics": ("MCG-NJU/videomae-large-finetuned-kinetics", "MCG-NJU/videomae-large"),
+
+@dataclass(frozen=True)
+class Preset:
+    """A classifier and a reconstructor, and how a clip's frames are sampled for them unless the user says otherwise:
+    ``stride`` source frames apart in a window centred in the clip (a clip too short for it is spread evenly), or
+    spread evenly over the clip when ``stride`` is None, as the models were trained."""
+
+    classifier: str
+    reconstructor: str
+    stride: int | None
+    sampling: str  # the same, in words, for the UI and the CLI's help
+
+
+_GENERATED = "16 frames spread evenly over the clip, as the generated training clips were made"
+_KINETICS = "16 frames 4 apart in a window centred in the clip (VideoMAE's Kinetics 16 x 4 sampling)"
+_SSV2 = "16 frames spread evenly over the clip (VideoMAE's Something-Something sampling)"
+# The MCG-NJU checkpoints are CC-BY-NC-4.0 and need the hub (or its cache).
+PRESETS: dict[str, Preset] = {
+    "embedded": Preset("motion-tiny", "motion-tiny-pretrain", None, _GENERATED),
+    "embedded-motion": Preset("motion-tiny", "motion-tiny-pretrain", None, _GENERATED),
+    "videomae-base-kinetics": Preset("MCG-NJU/videomae-base-finetuned-kinetics", "MCG-NJU/videomae-base", 4, _KINETICS),
+    "videomae-base-ssv2": Preset("MCG-NJU/videomae-base-finetuned-ssv2", "MCG-NJU/videomae-base-ssv2", None, _SSV2),
+    "videomae-large-kinetics": Preset("MCG-NJU/videomae-large-finetuned-kinetics", "MCG-NJU/videomae-large", 4,
+                                      _KINETICS),
 }
 DEFAULT_PRESET = "embedded"
+SPREAD = 0  # a Settings.stride that spreads the frames evenly over the clip, whatever the preset samples
 DECODE_SECONDS = 30.0  # reading one clip may take at most this long, whatever the request's own time limit
 
 # progress(fraction, description): the UI passes gr.Progress, the CLI nothing.
@@ -53,7 +72,7 @@ class Settings:
     top_k: int = 5
     start: float | None = None  # segment start, seconds
     end: float | None = None  # segment end, seconds
-    stride: int | None = None  # source frames between samples (VideoMAE's 16x4 is stride 4); None = spread evenly
+    stride: int | None = None  # source frames between samples; None = the preset's sampling, SPREAD = spread evenly
     stats: str = STATS_LEAK_FREE  # norm_pix_loss models only: how hidden patches get their mean/std back
     play_backwards: bool = False  # play the sampled frames backwards
     attention: bool = True  # record the attention maps while classifying (attention.recording)
@@ -67,8 +86,8 @@ class Settings:
             raise ValueError(f"unknown statistics mode {self.stats!r}; choose one of {', '.join(STATS_MODES)}")
         if self.top_k < 1:
             raise ValueError(f"top-k must be at least 1, got {self.top_k}")
-        if self.stride is not None and self.stride < 1:
-            raise ValueError(f"stride must be at least 1, got {self.stride}")
+        if self.stride is not None and self.stride < SPREAD:
+            raise ValueError(f"stride must be {SPREAD} (spread evenly) or more, got {self.stride}")
 
 
 @dataclass
@@ -80,6 +99,7 @@ class Analysis:
     reconstruction: Reconstruction
     frames: np.ndarray  # the model's input frames, (T, H, W, 3) uint8
     predicted: np.ndarray  # decoder output at masked patches, original pixels at visible ones, (T, H, W, 3) uint8
+    interpolated: np.ndarray  # the interpolation fill at masked patches, original pixels at visible ones, the same
     pixel_mask: np.ndarray  # (T, H, W) bool, True = pixel of a masked patch
     tokens: int
     visible_tokens: int
@@ -113,8 +133,10 @@ class TimeLimitError(Exception):
 class VideoMAEPipeline:
     """A classifier and a reconstructor (VideoMAEForPreTraining), loaded once and reused for every clip."""
 
-    def __init__(self, classifier: str, reconstructor: str) -> None:
+    def __init__(self, classifier: str, reconstructor: str, stride: int | None = None) -> None:
+        """``stride``: the default sampling (``Preset.stride``); None spreads the frames evenly."""
         self.classifier_source, self.reconstructor_source = classifier, reconstructor
+        self.default_stride = stride
         self.classifier = _cached_model(classifier)
         self.reconstructor = _cached_model(reconstructor)
         if not isinstance(self.classifier, VideoMAEForVideoClassification):
@@ -129,7 +151,8 @@ class VideoMAEPipeline:
     def from_preset(cls, name: str = DEFAULT_PRESET) -> VideoMAEPipeline:
         if name not in PRESETS:
             raise CheckpointError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-        return cls(*PRESETS[name])
+        preset = PRESETS[name]
+        return cls(preset.classifier, preset.reconstructor, preset.stride)
 
     @property
     def classifier_config(self) -> VideoMAEConfig:
@@ -146,12 +169,16 @@ class VideoMAEPipeline:
 
     def decode(self, path: str | Path, settings: Settings, timeout: float = DECODE_SECONDS) -> Clip:
         """Sample the frames both models need (their frame counts must agree) -> Clip with (T, H, W, 3) uint8;
-        VideoReadError when reading takes longer than ``timeout`` seconds."""
+        VideoReadError when reading takes longer than ``timeout`` seconds. A stride or a segment the user gives
+        wins; without either, the preset's sampling (``default_stride``)."""
         num_frames = self.reconstructor_config.num_frames
         if self.classifier_config.num_frames != num_frames:
             raise CheckpointError("the classifier and the reconstructor expect different frame counts")
-        clip = read_video(path, num_frames, start=settings.start, end=settings.end, stride=settings.stride,
-                          timeout=timeout)
+        stride, preset_default = settings.stride, settings.stride is None and settings.start is None and settings.end is None
+        if preset_default:
+            stride = self.default_stride
+        clip = read_video(path, num_frames, start=settings.start, end=settings.end, stride=stride or None,
+                          spread_if_short=preset_default, timeout=timeout)
         if settings.play_backwards:
             clip = Clip(frames=clip.frames[::-1].copy(), indices=clip.indices[::-1], times=clip.times[::-1],
                         fps=clip.fps, duration=clip.duration, source_size=clip.source_size,
@@ -259,7 +286,7 @@ class VideoMAEPipeline:
         config = self.reconstructor_config
         proc = self.classifier_processor
         return Analysis(clip=clip, labels=labels, reconstruction=rec, frames=to_uint8(rec.original),
-                        predicted=to_uint8(rec.predicted),
+                        predicted=to_uint8(rec.predicted), interpolated=to_uint8(rec.interpolation),
                         pixel_mask=tokens_to_pixels(rec.mask, config).numpy(), tokens=config.num_patches,
                         visible_tokens=int((~rec.mask).sum()), classifier_input=cls_input,
                         classifier_frames=to_uint8(proc.to_pixels(cls_input)[0]), attention=maps, timings=timings)

@@ -103,21 +103,36 @@ def save_png(image: np.ndarray, path: str | Path) -> Path:
     return Path(path)
 
 
-def panels(frames: np.ndarray, predicted: np.ndarray, pixel_mask: np.ndarray) -> dict[str, np.ndarray]:
-    """The masking lab's four videos, each (T, H, W, 3) uint8: the input, what the encoder sees, what the decoder
-    predicted (alone), and the prediction with the visible patches pasted back."""
+def panels(frames: np.ndarray, predicted: np.ndarray, pixel_mask: np.ndarray,
+           interpolated: np.ndarray) -> dict[str, np.ndarray]:
+    """The masking lab's videos, each (T, H, W, 3) uint8: the input, what the encoder sees, what the decoder
+    predicted (alone), the prediction with the visible patches pasted back, and the classical fill beside it (a
+    Gaussian interpolation of the visible pixels, visible patches pasted back)."""
     return {
         "original": frames,
         "masked": masked_view(frames, pixel_mask),
         "prediction": prediction_view(predicted, pixel_mask),
         "+ visible": predicted,
+        "interpolation": interpolated,
     }
 
 
-def displayed_panels(frames: np.ndarray, predicted: np.ndarray, pixel_mask: np.ndarray) -> dict[str, np.ndarray]:
+def displayed_panels(frames: np.ndarray, predicted: np.ndarray, pixel_mask: np.ndarray,
+                     interpolated: np.ndarray) -> dict[str, np.ndarray]:
     """``panels`` as the app and the exports show them, upscaled by ``display_factor``: (T, H', W', 3) uint8 each."""
     factor = display_factor(frames.shape[1])
-    return {name: upscale(view, factor) for name, view in panels(frames, predicted, pixel_mask).items()}
+    return {name: upscale(view, factor) for name, view in panels(frames, predicted, pixel_mask, interpolated).items()}
+
+
+SIDE_BY_SIDE = ("original", "masked", "+ visible", "interpolation")  # the columns of the side-by-side video
+
+
+def side_by_side(views: dict[str, np.ndarray], mask_ratio: float) -> np.ndarray:
+    """The side-by-side video the app plays and the exports write: original | masked | decoder + visible |
+    interpolation, titled. views as from ``displayed_panels`` -> (T, H', W', 3) uint8."""
+    titles = {"original": "original", "masked": f"masked {mask_ratio:.0%}", "+ visible": "decoder + visible",
+              "interpolation": "interpolation"}
+    return titled_columns([views[name] for name in SIDE_BY_SIDE], [titles[name] for name in SIDE_BY_SIDE])
 
 
 def heat_overlay(frame: np.ndarray, heat: np.ndarray, norm: Normalize, cmap: str, alpha: float = 0.55) -> np.ndarray:
@@ -254,12 +269,24 @@ class Strip:
         return t, int(y) // cell, offset // cell
 
 
-def sweep_figure(ratios: list[float], psnr: list[float], baseline: list[float], chosen: float) -> Figure:
-    """Masked-patch PSNR of the model and of the mean-colour baseline against the masking ratio."""
-    fig = Figure(figsize=(6.0, 3.2), dpi=110, layout="constrained")
+SWEEP_STYLES = {  # series name -> (matplotlib format, colour, legend)
+    "decoder": ("o-", "#d1495b", "VideoMAE decoder"),
+    "interpolation": ("^-", "#2e86ab", "interpolation of visible pixels"),
+    "copy": ("v:", "#8f6593", "copy from the nearest slice where visible"),
+    "mean": ("s--", "#555555", "mean colour of visible patches"),
+}
+
+
+def sweep_figure(ratios: list[float], series: dict[str, list[float | None]], chosen: float) -> Figure:
+    """Masked-patch PSNR of the decoder and of the classical fills against the masking ratio; series names are
+    ``SWEEP_STYLES`` keys, None where a fill has nothing to work with (copying under tube masking)."""
+    fig = Figure(figsize=(6.0, 3.4), dpi=110, layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(ratios, psnr, "o-", color="#d1495b", label="VideoMAE reconstruction")
-    ax.plot(ratios, baseline, "s--", color="#555555", label="baseline: mean colour of visible patches")
+    for name, values in series.items():
+        points = [(r, v) for r, v in zip(ratios, values) if v is not None]
+        if points:
+            fmt, colour, label = SWEEP_STYLES[name]
+            ax.plot(*zip(*points), fmt, color=colour, label=label)
     ax.axvline(0.9, color="#00798c", linewidth=1, linestyle=":", label="0.9, the paper's ratio")
     ax.axvline(chosen, color="#edae49", linewidth=1, label=f"your setting ({chosen:.2f})")
     ax.set_xlabel("masking ratio")

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..exports import export_files
+from ..cli import export_analysis
 from ..pipeline import PRESETS, Settings, VideoMAEPipeline
 from ..video_io import read_video
 from .clips import decode_whole, gradient_clip
@@ -28,11 +28,11 @@ STAGES = ("decode", "preprocess", "classify", "reconstruct", "attention", "rende
 def request_timings(pipeline: VideoMAEPipeline, clip: Path, out: Path, settings: Settings) -> dict[str, float]:
     """One request: ``analyze`` (decode, preprocess, classify with the attention recorded, reconstruct at 0.9 tube
     masking, attention received and rollout), then render (the PNG grids, the side-by-side MP4 and the rollout figure
-    that ``export_files`` writes). Seconds per stage and the total."""
+    that ``cli.export_analysis`` writes). Seconds per stage and the total."""
     start = time.perf_counter()
     analysis = pipeline.analyze(clip, settings)
     render_start = time.perf_counter()
-    export_files(pipeline, analysis, out)
+    export_analysis(pipeline, analysis, out)
     end = time.perf_counter()
     timings = {stage: analysis.timings[stage] for stage in STAGES[:-1]}
     return {**timings, "render": end - render_start, "total": end - start}
@@ -84,7 +84,7 @@ def embedded_rows(setup: Setup) -> list[Row]:
     how = f"median of {setup.repeats} requests on a {setup.request_seconds:g} s {setup.clip_size[1]}p clip"
     rows = [Row(EMBEDDED, f"{stage}", timings[stage], "s", None, how) for stage in STAGES]
     target = Target("<=", 2.0) if setup.mode == "full" else None
-    rows.append(Row(EMBEDDED, f"total, with attention ({PRESETS['embedded'][0]})", timings["total"], "s", target,
+    rows.append(Row(EMBEDDED, f"total, with attention ({PRESETS['embedded'].classifier})", timings["total"], "s", target,
                     how))
     return rows
 

@@ -30,6 +30,8 @@ from .train import EVAL_SEED
 
 log = logging.getLogger("videomae_viz.embedded.evaluate")
 
+PAIR = PRESETS["embedded-motion"]  # the generated-motion pair this evaluation and its cards describe
+
 
 @torch.inference_mode()
 def predict(pipeline: VideoMAEPipeline, clips: np.ndarray, batch: int = 32, views: bool = True) -> np.ndarray:
@@ -111,13 +113,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=EVAL_SEED, help="generator seed (training uses others)")
     parser.add_argument("--reconstruct-n", type=int, default=800, help="clips scored for reconstruction")
     parser.add_argument("--video-n", type=int, default=80, help="clips also run through MP4 encoding and decoding")
-    parser.add_argument("--classifier", default=PRESETS["embedded"][0])
-    parser.add_argument("--reconstructor", default=PRESETS["embedded"][1])
+    parser.add_argument("--classifier", default=PAIR.classifier)
+    parser.add_argument("--reconstructor", default=PAIR.reconstructor)
     parser.add_argument("--json", type=Path, help="also write the metrics here")
     parser.add_argument("--cards", action="store_true",
                         help="write the metrics into assets/motion-tiny*/README.md (the shipped pair only)")
     args = parser.parse_args(argv)
-    if args.cards and (args.classifier, args.reconstructor) != PRESETS["embedded"]:
+    if args.cards and (args.classifier, args.reconstructor) != (PAIR.classifier, PAIR.reconstructor):
         parser.error("--cards describes the shipped pair: leave --classifier and --reconstructor at their defaults")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     metrics = evaluate(VideoMAEPipeline(args.classifier, args.reconstructor), args.n, args.seed,

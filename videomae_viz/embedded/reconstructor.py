@@ -56,7 +56,7 @@ MASKINGS = (("tube", 0.9, 0.4), ("random", 0.75, 0.3), ("tube", 0.75, 0.1), ("ra
 
 @dataclass(frozen=True)
 class Recipe:
-    steps: int = 1800
+    steps: int = 2200
     batch: int = 32
     lr: float = 1.5e-3
     warmup: int = 100

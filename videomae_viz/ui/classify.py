@@ -26,7 +26,7 @@ def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, see
     pipeline = get_pipeline(preset)
     try:
         settings = Settings(mask_ratio=float(mask_ratio), masking=masking, seed=int(seed or 0), top_k=int(top_k),
-                            start=start or None, end=end or None, stride=int(stride) if stride else None,
+                            start=start or None, end=end or None, stride=None if stride is None else int(stride),
                             stats=stats)
         analysis = pipeline.analyze(video, settings, progress=lambda f, desc: progress(f, desc=desc),
                                     time_limit=request_seconds())
@@ -40,12 +40,12 @@ def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, see
             labels, _ = pipeline.classify(analysis.classifier_input.flip(1), settings.top_k)
         reversed_labels = dict(labels)
     progress(0.9, desc="rendering")
-    views = displayed_panels(analysis.frames, analysis.predicted, analysis.pixel_mask)
+    views = displayed_panels(analysis.frames, analysis.predicted, analysis.pixel_mask, analysis.interpolated)
     strip = frame_strip(pipeline, analysis)
     attn_png, error_file, video_file, lab, strip_png = run_all([  # figures first: they hold the GIL
         lambda: attention_image(pipeline, session, "rollout", analysis.attention.num_layers, "mean", None, folder),
         lambda: error_image(pipeline, analysis, folder),
-        lambda: side_by_side_video(views, folder),
+        lambda: side_by_side_video(views, settings.mask_ratio, folder),
         lambda: lab_image(views, folder),
         lambda: request_png(strip.image(analysis.classifier_frames, pipeline.classifier_config.tubelet_size,
                                         session.query), folder, "strip"),

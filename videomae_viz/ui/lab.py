@@ -9,7 +9,8 @@ import gradio as gr
 import numpy as np
 
 from ..pipeline import Analysis, Settings, VideoMAEPipeline
-from ..render import figure_to_array, heatmap_figure, lab_grid, sweep_figure
+from ..reconstruction import Reconstruction
+from ..render import figure_to_array, heatmap_figure, lab_grid, side_by_side, sweep_figure
 from ..video_io import write_mp4
 from .limits import Session, request_folder, request_png
 from .presets import get_pipeline
@@ -18,7 +19,8 @@ SWEEP_RATIOS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
 def lab_image(views: dict[str, np.ndarray], folder: Path) -> str:
-    """The lab grid: original / masked / prediction / + visible for every sampled frame -> PNG path."""
+    """The lab grid: original / masked / prediction / + visible / interpolation for every sampled frame -> PNG
+    path."""
     return request_png(lab_grid(views), folder, "lab")
 
 
@@ -32,10 +34,10 @@ def error_image(pipeline: VideoMAEPipeline, analysis: Analysis, folder: Path) ->
     return request_png(figure_to_array(fig), folder, "error")
 
 
-def side_by_side_video(views: dict[str, np.ndarray], folder: Path) -> str:
-    """Original, masked and + visible side by side as an MP4 to play and download -> its path."""
-    side = np.concatenate([views[name] for name in ("original", "masked", "+ visible")], axis=2)
-    return str(write_mp4(side, folder / "side_by_side.mp4", fps=4.0))
+def side_by_side_video(views: dict[str, np.ndarray], mask_ratio: float, folder: Path) -> str:
+    """Original, masked, decoder + visible and interpolation side by side (``render.side_by_side``) as an MP4 to
+    play and download -> its path."""
+    return str(write_mp4(side_by_side(views, mask_ratio), folder / "side_by_side.mp4", fps=4.0))
 
 
 def counters(pipeline: VideoMAEPipeline, session: Session) -> str:
@@ -54,11 +56,7 @@ def counters(pipeline: VideoMAEPipeline, session: Session) -> str:
         lines.append(f"**Top-k** is the average over {views} views of the clip: as given, mirrored and transposed, "
                      "each view's labels mapped back (a mirrored *moving left* counts for *moving right*). Time is "
                      "never reversed in a view. The attention maps and class relevance show the clip as given.")
-    if rec.psnr is None:
-        lines.append("Nothing is masked at ratio 0, so there is nothing to reconstruct or score.")
-    else:
-        lines.append(f"**Masked-patch PSNR** {rec.psnr:.2f} dB vs **baseline** {rec.baseline_psnr:.2f} dB "
-                     f"({rec.psnr - rec.baseline_psnr:+.2f} dB)")
+    lines.append(scores(rec))
     if config.norm_pix_loss:
         lines.append(f"Hidden-patch statistics: **{s.stats}**" + (" (uses the hidden patches' true mean/std: "
                      "this leaks)" if s.stats == "paper" else " (estimated from visible neighbours)"))
@@ -69,6 +67,19 @@ def counters(pipeline: VideoMAEPipeline, session: Session) -> str:
     return "\n\n".join(lines)
 
 
+def scores(rec: Reconstruction) -> str:
+    """The decoder's masked-patch PSNR beside the classical fills', and what the decoder adds over smoothing, as
+    Markdown."""
+    if rec.psnr is None:
+        return "Nothing is masked at ratio 0, so there is nothing to reconstruct or score."
+    copy = (f"**copy** from the nearest slice where the patch is visible {rec.copy_psnr:.2f} dB"
+            if rec.copy_psnr is not None else "**copy**: impossible, every hidden patch is hidden in every slice")
+    return (f"**Masked-patch PSNR** (hidden pixels only, leak-free): **decoder** {rec.psnr:.2f} dB · **mean colour** "
+            f"{rec.baseline_psnr:.2f} dB · **interpolation** {rec.interpolation_psnr:.2f} dB · {copy}. "
+            f"The decoder adds {rec.psnr - rec.interpolation_psnr:+.2f} dB over a blur of the visible pixels and "
+            f"{rec.psnr - rec.baseline_psnr:+.2f} dB over the mean colour.")
+
+
 def sweep(session: Session | None, progress: gr.Progress = gr.Progress()) -> str:
     """Masked-patch PSNR against the ratio for the same clip, strategy and seed."""
     if session is None:
@@ -76,12 +87,13 @@ def sweep(session: Session | None, progress: gr.Progress = gr.Progress()) -> str
     pipeline = get_pipeline(session.preset)
     proc = pipeline.reconstructor_processor
     pixel_values = proc(session.analysis.clip.frames)["pixel_values"]
-    psnr, baseline = [], []
+    series: dict[str, list[float | None]] = {"decoder": [], "interpolation": [], "copy": [], "mean": []}
     for i, ratio in enumerate(SWEEP_RATIOS):
         progress(i / len(SWEEP_RATIOS), desc=f"ratio {ratio:.2f}")
         s = session.settings
         rec = pipeline.reconstruct(pixel_values, Settings(mask_ratio=ratio, masking=s.masking, seed=s.seed, stats=s.stats))
-        psnr.append(rec.psnr)
-        baseline.append(rec.baseline_psnr)
-    fig = sweep_figure(list(SWEEP_RATIOS), psnr, baseline, session.settings.mask_ratio)
+        for name, value in (("decoder", rec.psnr), ("interpolation", rec.interpolation_psnr),
+                            ("copy", rec.copy_psnr), ("mean", rec.baseline_psnr)):
+            series[name].append(value)
+    fig = sweep_figure(list(SWEEP_RATIOS), series, session.settings.mask_ratio)
     return request_png(figure_to_array(fig), request_folder(), "sweep")

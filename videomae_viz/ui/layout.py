@@ -39,11 +39,11 @@ def build_demo() -> gr.Blocks:
                     stats = gr.Radio(list(STATS_MODES), value=STATS_LEAK_FREE,
                                      label="Hidden-patch statistics (norm_pix_loss models only)")
                 with gr.Accordion("Frame sampling", open=False):
-                    gr.Markdown("16 frames, spread evenly over the clip unless you set a stride "
-                                "(source frames between samples; VideoMAE trained with 4).")
+                    gr.Markdown(explain.SAMPLING)
                     start = gr.Number(None, label="Segment start (s)")
                     end = gr.Number(None, label="Segment end (s)")
-                    stride = gr.Number(None, precision=0, label="Stride (frames)")
+                    stride = gr.Number(None, precision=0, label="Stride (frames; empty: the preset's sampling, "
+                                       "0: spread evenly)")
                 top_k = gr.Slider(1, 10, value=5, step=1, label="Top-k")
                 compare_backwards = gr.Checkbox(False, label="Also classify the clip played backwards",
                                                 info=explain.REVERSED)
@@ -54,9 +54,11 @@ def build_demo() -> gr.Blocks:
                     topk_reversed = gr.Label(label="Time reversed", elem_id="topk-reversed", visible=False)
                 counters = gr.Markdown("Run an analysis to see token counts and scores.", elem_id="counters")
         with gr.Tab("Masking lab"):
-            lab = gr.Image(label="original / masked / prediction / + visible, every sampled frame", elem_id="frames",
+            lab = gr.Image(label="original / masked / prediction / + visible / interpolation, every sampled frame",
+                           elem_id="frames",
                            type="filepath", interactive=False, buttons=["download", "fullscreen"])
-            side = gr.Video(label="Side by side (original, masked, + visible)", elem_id="side-by-side",
+            side = gr.Video(label="Side by side (original, masked, decoder + visible, interpolation)",
+                            elem_id="side-by-side",
                             interactive=False, loop=True, buttons=["download"], height=240)
             error = gr.Image(label="Error per patch", elem_id="error", type="filepath", interactive=False)
             gr.Markdown(explain.LAB)
