@@ -9,8 +9,8 @@ lossy codecs, chroma subsampling, palettes and downscaling.
 from __future__ import annotations
 
 import io
-from fractions import Fraction
 from contextlib import ExitStack
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO

@@ -17,9 +17,9 @@ import torch
 from videomae_viz.checkpoints import ASSETS
 from videomae_viz.config import VideoMAEConfig
 from videomae_viz.embedded.evaluate import predict
-from videomae_viz.pipeline import Settings, VideoMAEPipeline
 from videomae_viz.embedded.synthetic import LABELS, OPPOSITE, make_dataset
 from videomae_viz.embedded.train import EVAL_SEED, augment
+from videomae_viz.pipeline import Settings, VideoMAEPipeline
 from videomae_viz.views import VIEWS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import torch
 
 from tests.tiny import TINY
 from videomae_viz.config import VideoMAEConfig
-from videomae_viz.fills import (Widths, choose_widths, copy_fill, copy_sources, interpolation_fill, mean_fill)
+from videomae_viz.fills import Widths, choose_widths, copy_fill, copy_sources, interpolation_fill, mean_fill
 from videomae_viz.masking import make_mask
 from videomae_viz.patches import tokens_to_pixels
 from videomae_viz.reconstruction import psnr

@@ -8,10 +8,10 @@ import torch.nn.functional as F
 import transformers
 
 from tests.tiny import TINY, pixel_values, randomize
-from videomae_viz.checkpoints import from_hf_state_dict, load_state_dict_strict, save_pretrained
-from videomae_viz.masking import make_batch_masks
 from videomae_viz import kernels
+from videomae_viz.checkpoints import from_hf_state_dict, load_state_dict_strict, save_pretrained
 from videomae_viz.kernels import blocked_attention
+from videomae_viz.masking import make_batch_masks
 from videomae_viz.model import MODEL_CLASSES, set_fused_attn
 
 TOL = 1e-4

@@ -5,7 +5,12 @@ from __future__ import annotations
 import torch
 
 from tests.tiny import TINY
-from videomae_viz.config import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD
+from videomae_viz.config import (
+    IMAGENET_DEFAULT_MEAN,
+    IMAGENET_DEFAULT_STD,
+    IMAGENET_STANDARD_MEAN,
+    IMAGENET_STANDARD_STD,
+)
 from videomae_viz.masking import make_mask
 from videomae_viz.model import VideoMAEForPreTraining
 from videomae_viz.reconstruction import reconstruct, target_to_input_pixels

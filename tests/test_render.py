@@ -8,8 +8,16 @@ import pytest
 from matplotlib import colormaps
 from matplotlib.colors import Normalize
 
-from videomae_viz.render import (SIDE_BY_SIDE, figure_to_array, heat_overlay, heatmap_figure, panels, run_all,
-                                 side_by_side, sweep_figure)
+from videomae_viz.render import (
+    SIDE_BY_SIDE,
+    figure_to_array,
+    heat_overlay,
+    heatmap_figure,
+    panels,
+    run_all,
+    side_by_side,
+    sweep_figure,
+)
 
 CYAN = np.array([0, 255, 255])
 

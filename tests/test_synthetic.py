@@ -12,7 +12,14 @@ import pytest
 from PIL import Image, ImageDraw
 
 from videomae_viz.embedded import synthetic
-from videomae_viz.embedded.synthetic import LABELS, OPPOSITE, make_clip, make_dataset, make_pretrain_clip, write_examples
+from videomae_viz.embedded.synthetic import (
+    LABELS,
+    OPPOSITE,
+    make_clip,
+    make_dataset,
+    make_pretrain_clip,
+    write_examples,
+)
 
 EXPECTED_LABELS = ("moving left", "moving right", "moving up", "moving down", "rotating clockwise",
                    "rotating counterclockwise", "growing", "shrinking")

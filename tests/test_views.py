@@ -7,8 +7,8 @@ import torch
 
 from tests.tiny import TINY, pixel_values, randomize
 from videomae_viz.config import CLASSIFICATION, SYMMETRIES_KEY, VideoMAEConfig
-from videomae_viz.model import VideoMAEForVideoClassification
 from videomae_viz.embedded.train import SYMMETRIES
+from videomae_viz.model import VideoMAEForVideoClassification
 from videomae_viz.views import VIEWS, symmetric_views, view_average
 
 CONFIG = TINY.replace(architectures=(CLASSIFICATION,), id2label={i: str(i) for i in range(8)},
@@ -58,7 +58,7 @@ def test_without_symmetries_it_is_one_forward_pass(model):
 
 def test_bad_symmetries_are_refused():
     with pytest.raises(ValueError, match="not a permutation"):
-        CONFIG.replace(extra={SYMMETRIES_KEY: {"flip_width": [0, 0, 1, 2, 3, 4, 5, 6]}}).label_symmetries
+        _ = CONFIG.replace(extra={SYMMETRIES_KEY: {"flip_width": [0, 0, 1, 2, 3, 4, 5, 6]}}).label_symmetries
     with pytest.raises(ValueError, match="unknown views spin"):
         symmetric_views(pixel_values(CONFIG), {"spin": tuple(range(8))}, 8)
 

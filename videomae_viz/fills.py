@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from torch.nn import functional as F
 
 from .config import VideoMAEConfig
 from .patches import patchify, tokens_to_pixels, unpatchify

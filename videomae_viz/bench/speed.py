@@ -14,9 +14,9 @@ from torch import Tensor, nn
 
 from ..checkpoints import load_model
 from ..config import VideoMAEConfig
+from ..embedded.synthetic import make_dataset
 from ..masking import make_mask
 from ..preprocess import load_processor
-from ..embedded.synthetic import make_dataset
 from .reference import load_reference
 from .report import Row, Target
 from .setup import MASK_RATIOS, Setup
@@ -71,15 +71,15 @@ def speed_rows(setup: Setup, classifier: Path) -> list[Row]:
         log.info("matmul peak and forward passes, %s", name)
         matmul, matmul_flops = matmul_run(setup.matmul_size, dtype)
         runs: dict[str, Callable[[], object]] = {
-            "ours": lambda: forward(ours, x, dtype),
-            "transformers SDPA": lambda: forward(sdpa, x, dtype),
+            "ours": lambda dtype=dtype: forward(ours, x, dtype),
+            "transformers SDPA": lambda dtype=dtype: forward(sdpa, x, dtype),
             "matmul": matmul,  # the peak is timed in the same rounds, so it sees the machine as the forwards do
         }
         seconds = alternate(runs, setup.repeats, setup.warmup)
         peaks[name] = matmul_flops / seconds.pop("matmul") / 1e9
         how = {who: ALTERNATED for who in seconds}
         if dtype == torch.float32:
-            seconds["transformers eager"] = alternate({"eager": lambda: forward(eager, x, dtype)},
+            seconds["transformers eager"] = alternate({"eager": lambda dtype=dtype: forward(eager, x, dtype)},
                                                       setup.slow_repeats, 1)["eager"]
             how["transformers eager"] = EAGER_APART
         ratio = seconds["ours"] / seconds["transformers SDPA"]

@@ -36,8 +36,18 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .backgrounds import LABELLED_BG, PRETRAIN_BG, Fill, background, make_fill, random_colour, smooth_noise
-from .motion import (CAMERA_MAX, DIRECTIONS, TRANSLATION_RANGE, Track, camera, camera_offsets, extent, jitter,
-                     label_track, place)
+from .motion import (
+    CAMERA_MAX,
+    DIRECTIONS,
+    TRANSLATION_RANGE,
+    Track,
+    camera,
+    camera_offsets,
+    extent,
+    jitter,
+    label_track,
+    place,
+)
 from .shapes import Shape, draw_ops, random_shape
 
 LABELS: tuple[str, ...] = (
@@ -96,10 +106,9 @@ def _render_object(frames: np.ndarray, shape: Shape, fill: Fill, poses: np.ndarr
             if edraw is not None:
                 draw_ops(edraw, shape.ops, a, b, 1, outline=max(1, int(round(edge_px[i] * ss))))
         else:
-            level, scale, centre = shape.sprites[0]
-            for level, scale, centre in shape.sprites:  # the coarsest level with >= 1 texel per output pixel
-                if scale / (ss * s[i]) <= 1.6:
-                    break
+            # the coarsest level with >= 1 texel per output pixel (the finest one when none is that coarse)
+            level, scale, centre = next((sprite for sprite in shape.sprites if sprite[1] / (ss * s[i]) <= 1.6),
+                                        shape.sprites[-1])
             inv = rot.T
             m = inv * (scale / (ss * s[i]))
             off = centre + (scale / s[i]) * inv @ np.array([-(cx[i] - bx0[i]), -(cy[i] - by0[i])])

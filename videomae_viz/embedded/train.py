@@ -25,8 +25,14 @@ import torch
 from torch import nn
 
 from ..checkpoints import load_model, load_state_dict_strict, save_pretrained
-from ..config import (CLASSIFICATION, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PRETRAINING, SYMMETRIES_KEY,
-                      VideoMAEConfig)
+from ..config import (
+    CLASSIFICATION,
+    IMAGENET_DEFAULT_MEAN,
+    IMAGENET_DEFAULT_STD,
+    PRETRAINING,
+    SYMMETRIES_KEY,
+    VideoMAEConfig,
+)
 from ..masking import make_batch_masks
 from ..model import VideoMAEForPreTraining, VideoMAEForVideoClassification, init_weights, set_fused_attn
 from ..preprocess import VideoMAEProcessor
