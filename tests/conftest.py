@@ -1,4 +1,5 @@
-"""Shared fixtures."""
+"""Shared fixtures, and the ``slow`` marker for every test that needs one of the slow ones (the markers are declared
+in pyproject.toml; ``pytest -m "not slow and not browser"`` runs the quick tests alone)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,15 @@ import pytest
 
 from tests import server
 from tests.clips import write_long_clip
+
+# a running app; a 10-minute 720p clip written first; the CLI run in a subprocess over every bad clip
+SLOW_FIXTURES = {"app_server", "app_url", "long_clip", "cli_run"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -56,6 +56,7 @@ def _wait_loaded(page, selector: str, timeout: float, other_than: str | None = N
     return page.locator(selector).get_attribute("src")
 
 
+@pytest.mark.browser
 def test_browser_run_and_query_click(app_url, clip):
     from playwright.sync_api import expect, sync_playwright
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from videomae_viz.bench.__main__ import main
 from videomae_viz.bench.report import Row, Target, markdown
 
@@ -13,6 +15,7 @@ SECTIONS = ("Model forward", "bf16 accuracy", "Attention maps", "End-to-end requ
             "Long clip: sampling vs decoding whole", "Masked pre-training forward")
 
 
+@pytest.mark.slow  # a whole quick benchmark run
 def test_quick_benchmark_writes_table_and_json(tmp_path, capsys):
     out = tmp_path / "docs" / "bench.md"
     assert main(["--quick", "--repeats", "1", "--out", str(out), "--cache", str(tmp_path / "cache")]) == 0

@@ -77,6 +77,7 @@ def test_bare_encoder_from_a_head_checkpoint(tmp_path):
         assert (encoder(x).last_hidden_state - expected).abs().max() <= 1e-5
 
 
+@pytest.mark.slow  # a fresh Python process for the offline hub cache
 def test_hub_id_from_offline_cache(tmp_path):
     """A hub id resolves from the local hub cache with HF_HUB_OFFLINE=1 (no network here or in CI)."""
     hf = hf_model(CLS)
@@ -99,6 +100,7 @@ def test_hub_id_from_offline_cache(tmp_path):
     assert (got - outputs(hf, hf=True)).abs().max() <= 1e-5
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_unreachable_hub_id_is_a_clear_error(tmp_path):
     script = "from videomae_viz import load_model; load_model('MCG-NJU/not-in-the-cache')"
     env = {**os.environ, "HF_HUB_CACHE": str(tmp_path), "HF_HUB_OFFLINE": "1"}

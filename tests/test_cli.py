@@ -17,6 +17,8 @@ from videomae_viz.cli import build_parser
 from videomae_viz.masking import masked_count
 from videomae_viz.video_io import read_video, write_mp4
 
+pytestmark = pytest.mark.slow  # the CLI in subprocesses
+
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {"clip", "classifier", "reconstructor", "labels", "mask_ratio", "masking", "tokens", "visible_tokens",
         "reconstruction", "timings", "outputs"}

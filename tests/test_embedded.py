@@ -22,6 +22,8 @@ from videomae_viz.embedded.train import EVAL_SEED, augment
 from videomae_viz.pipeline import Settings, VideoMAEPipeline
 from videomae_viz.views import VIEWS
 
+pytestmark = pytest.mark.slow  # the shipped models end to end, on held-out clips and through the CLI
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ASSETS / "examples"
 CLIPS = 24  # three per label

@@ -72,10 +72,8 @@ def test_time_limit_is_checked_between_stages(pipeline, clip, monkeypatch):
 
 
 def test_time_limit_cuts_decoding_short(pipeline, long_clip):
-    began = time.monotonic()
     with pytest.raises(TimeLimitError, match=r"longer than the 0.05 s limit \(stopped while decoding\)"):
         pipeline.analyze(long_clip, Settings(), time_limit=0.05)
-    assert time.monotonic() - began < 5
 
 
 def test_bad_time_limit_is_a_value_error(pipeline, clip):
@@ -83,6 +81,7 @@ def test_bad_time_limit_is_a_value_error(pipeline, clip):
         pipeline.analyze(clip, Settings(), time_limit=0)
 
 
+@pytest.mark.slow  # imports the app afresh
 def test_app_reads_its_time_limit_from_the_environment(clip, monkeypatch):
     import gradio as gr
 
@@ -116,11 +115,16 @@ def test_limits_from_the_environment(name, value, expected, monkeypatch):
 
 # --- queue and workers -----------------------------------------------------------------------------------------------
 
-def test_queue_is_bounded_and_model_events_share_two_workers():
+def test_queue_is_bounded_and_model_events_share_two_workers(monkeypatch):
+    import gradio as gr
+
     from videomae_viz import ui
 
+    queued = []
+    queue = gr.Blocks.queue
+    monkeypatch.setattr(gr.Blocks, "queue", lambda self, **kwargs: queued.append(kwargs) or queue(self, **kwargs))
     demo = ui.build_demo()
-    assert demo._queue.max_size == 64
+    assert queued[-1] == {"max_size": 64, "default_concurrency_limit": 2}  # the layout's own call, after gradio's
     model_events = {fn.name: fn for fn in demo.fns.values() if fn.concurrency_id == "model"}
     assert set(model_events) == {"analyze", "sweep"}
     assert all(fn.concurrency_limit == 2 for fn in model_events.values())

@@ -143,7 +143,7 @@ def test_substeps_interpolate_the_model_frames(label):
         assert smooth.shape == ((6 - 1) * 3 + 1, 64, 64, 3)
         assert np.array_equal(smooth[::3], plain)
         # each rendered frame carries about a third of its model frame's motion
-        info = synthetic._labelled_clip(np.random.default_rng(seed), label, 6, 64, 3)["poses"]
+        info = synthetic.labelled_clip(np.random.default_rng(seed), label, 6, 64, 3)["poses"]
         model_step = np.diff(info[::3], axis=0)[:, None, :]  # (5, 1, 4)
         sub_step = np.diff(info, axis=0).reshape(5, 3, 4)
         assert np.all(np.abs(sub_step - model_step / 3) <= 0.2 * np.abs(model_step / 3) + 0.05)
@@ -200,7 +200,7 @@ def test_full_variety_clips_follow_the_spec(label):
     """Ground truth of the full generator (backgrounds, camera, textures, augmentations): per-frame motion in the
     labelled range, everything else well below it, the object mostly in the frame and 15-45 % of its side."""
     for seed in range(10):
-        info = synthetic._labelled_clip(np.random.default_rng(seed), label, with_alpha=True)
+        info = synthetic.labelled_clip(np.random.default_rng(seed), label, with_alpha=True)
         poses, alpha = info["poses"], info["alpha"]
         step = np.diff(poses, axis=0)
         shift = step[:, :2] / 112
@@ -234,7 +234,7 @@ def test_objects_stand_out_from_their_background():
     total = 0
     for seed in range(24):
         label = LABELS[seed % 8]
-        info = synthetic._labelled_clip(np.random.default_rng(seed), label, with_alpha=True)
+        info = synthetic.labelled_clip(np.random.default_rng(seed), label, with_alpha=True)
         frame, alpha = info["frames"][0].astype(np.float32), info["alpha"][0]
         inside = alpha > 0.99
         ys, xs = np.nonzero(alpha > 0.01)
