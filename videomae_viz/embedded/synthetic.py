@@ -272,8 +272,8 @@ def _check(num_frames: int, size: int, substeps: int) -> None:
         raise ValueError(f"need num_frames >= 1, size >= 8, substeps >= 1; got {num_frames}, {size}, {substeps}")
 
 
-def _labelled_clip(rng: np.random.Generator, label: str, num_frames: int = 16, size: int = 112, substeps: int = 1,
-                   plain: bool = False, with_alpha: bool = False) -> dict:
+def labelled_clip(rng: np.random.Generator, label: str, num_frames: int = 16, size: int = 112, substeps: int = 1,
+                  plain: bool = False, with_alpha: bool = False) -> dict:
     """make_clip with its ground truth: {"frames", "poses" (N, 4): centre x, centre y (pixels), angle (degrees,
     clockwise), size (fraction of the side); "alpha" (N, size, size) object coverage if with_alpha; "contrast"}."""
     if label not in _INDEX:
@@ -337,7 +337,7 @@ def make_clip(rng: np.random.Generator, label: str, *, num_frames: int = 16, siz
 
     ``plain=True`` (for tests and demos) keeps the motion but draws a solid-colour object on a plain background:
     no distractors, camera, texture, outline or augmentation."""
-    return _labelled_clip(rng, label, num_frames, size, substeps, plain)["frames"]
+    return labelled_clip(rng, label, num_frames, size, substeps, plain)["frames"]
 
 
 def make_pretrain_clip(rng: np.random.Generator, *, num_frames: int = 16, size: int = 112) -> np.ndarray:
