@@ -111,7 +111,7 @@ def test_reconstruction_beats_the_mean_colour_baseline(pipeline, held_out):
 
 
 def test_cli_labels_the_examples_as_their_index_says(tmp_path):
-    index = json.loads((EXAMPLES / "index.json").read_text())
+    index = [item for item in json.loads((EXAMPLES / "index.json").read_text()) if item["label"]]  # generated ones
     assert 4 <= len(index) <= 8
     clips = [str(EXAMPLES / item["file"]) for item in index]
     result = subprocess.run([sys.executable, "-m", "videomae_viz", "--no-attention", "--top-k", "1", "--out",

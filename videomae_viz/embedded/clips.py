@@ -104,12 +104,13 @@ def _cutout_alpha(rng: np.random.Generator, side: int) -> torch.Tensor:
 
 
 def photo_motion(rng: np.random.Generator, photo: np.ndarray, other: np.ndarray | None, num_frames: int,
-                 side: int) -> np.ndarray:
+                 side: int, pace: float = 1.0) -> np.ndarray:
     """A clip of photo (H, W, 3) uint8 filmed by a moving camera -> (num_frames, side, side, 3) uint8; with
-    ``other``, sometimes a cut-out of it moving across at another speed."""
+    ``other``, sometimes a cut-out of it moving across at another speed. ``pace`` frames show the motion of one
+    training frame (4: a clip to be sampled at a stride of 4)."""
     blur = rng.random() < 0.3
     sub = 3 if blur else 1
-    times = np.arange(num_frames * sub, dtype=np.float64) / sub  # sub-frame times, in frames
+    times = np.arange(num_frames * sub, dtype=np.float64) / sub / pace  # sub-frame times, in training frames
     image = torch.from_numpy(np.ascontiguousarray(photo)).permute(2, 0, 1).float()  # (3, H, W)
     centre, scale, angle = _trajectory(rng, times, photo.shape[:2], (0.35, 0.95), 0.06)
     frames = _render(image, centre, scale, angle, side)  # (T*sub, 3, S, S)

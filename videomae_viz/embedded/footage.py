@@ -154,6 +154,12 @@ def decode_all(path: Path, side: int) -> np.ndarray:
     return np.stack(frames)
 
 
+def frame_rate(path: Path) -> float:
+    """The average frame rate of a video file's first video stream."""
+    with av.open(str(path)) as container:
+        return float(container.streams.video[0].average_rate)
+
+
 def prepare(folder: Path) -> None:
     """Decode the training videos and photographs into ``folder`` (videos/*.npy, photos/*.npy); idempotent."""
     for sub in ("videos", "photos"):

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 
@@ -59,8 +58,7 @@ def write_real_clips(work: Path) -> list[Path]:
         path = folder / f"{name}_{first}_{count}_{int(100 * x0)}_{int(100 * x1)}.mp4"
         if not path.exists():
             source = footage.video_file(videos[name], work)
-            with av.open(str(source)) as container:
-                rate = float(container.streams.video[0].average_rate)
+            rate = footage.frame_rate(source)
             frames = footage.decode_all(source, 480)[first:first + count]
             width = frames.shape[2]
             frames = frames[:, :, int(x0 * width) // 2 * 2:int(x1 * width) // 2 * 2]

@@ -27,7 +27,9 @@ def build_demo() -> gr.Blocks:
                 examples = example_clips()
                 if examples:
                     hidden_label = gr.Textbox(visible=False)
-                    gr.Examples(examples, inputs=[video, hidden_label], label="Example clips (the label is the truth)")
+                    gr.Examples(examples, inputs=[video, hidden_label],
+                                label="Example clips: held-out real scenes first, then generated motions with their "
+                                      "true label")
                 preset = gr.Dropdown(list(PRESETS), value=default_preset(), label="Model preset",
                                      info="'embedded' works offline; the MCG-NJU pairs (CC-BY-NC-4.0) need the Hub")
                 with gr.Accordion("Masking", open=True):

@@ -40,11 +40,13 @@ def _load_pipeline(preset: str) -> VideoMAEPipeline:
 
 
 def example_clips() -> list[list]:
-    """[[path, label], ...] from assets/examples/index.json (empty when the examples are absent)."""
+    """[[path, caption], ...] from assets/examples/index.json (empty when the examples are absent): the true label of
+    a generated clip, the description of a real one."""
     index = ASSETS / "examples" / "index.json"
     if not index.is_file():
         return []
-    return [[str(ASSETS / "examples" / item["file"]), item["label"]] for item in json.loads(index.read_text())]
+    return [[str(ASSETS / "examples" / item["file"]), item["label"] or item["description"]]
+            for item in json.loads(index.read_text())]
 
 
 def default_preset() -> str:
