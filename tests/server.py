@@ -113,9 +113,9 @@ def stop(proc: subprocess.Popen) -> None:
 
 def analyze(client, video: str | Path, *, preset: str = "embedded", ratio: float = 0.9, top_k: int = 3,
             compare_backwards: bool = False) -> tuple:
-    """One ``/analyze`` call through a gradio_client ``Client``: tube masking, seed 0, the whole clip, leak-free
-    statistics -> the 13 public outputs."""
+    """One ``/analyze`` call through a gradio_client ``Client`` with the settings by name (the rest at their defaults:
+    tube masking, seed 0, the whole clip, leak-free statistics) -> the 8 public outputs."""
     from gradio_client import handle_file
 
-    return client.predict(handle_file(str(video)), preset, ratio, "tube", 0, None, None, None, top_k, "leak-free",
-                          compare_backwards, api_name="/analyze")
+    return client.predict(handle_file(str(video)), preset=preset, mask_ratio=ratio, top_k=top_k,
+                          compare_backwards=compare_backwards, api_name="/analyze")

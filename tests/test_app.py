@@ -16,19 +16,24 @@ import pytest
 from PIL import Image
 
 from tests.server import analyze
+from videomae_viz.pipeline import PRESETS
+from videomae_viz.render import display_factor
 from videomae_viz.video_io import read_video, write_mp4
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CONFIG = json.loads((ROOT / "assets" / "motion-tiny" / "config.json").read_text())
+CONFIG = json.loads((ROOT / "assets" / PRESETS["embedded"].classifier / "config.json").read_text())
+RECONSTRUCTOR = json.loads((ROOT / "assets" / PRESETS["embedded"].reconstructor / "config.json").read_text())
 LABELS = set(CONFIG["id2label"].values())
 SLICES = CONFIG["num_frames"] // CONFIG["tubelet_size"]  # panels in the query strip
-PER_SLICE = (CONFIG["image_size"] // CONFIG["patch_size"]) ** 2  # tokens per time slice
+# the masking lab's tokens: the reconstructor's grid
+REC_SLICES = RECONSTRUCTOR["num_frames"] // RECONSTRUCTOR["tubelet_size"]
+PER_SLICE = (RECONSTRUCTOR["image_size"] // RECONSTRUCTOR["patch_size"]) ** 2  # tokens per time slice
 
 
 def visible_tokens(ratio: float) -> int:
     """Tube masking hides int(ratio * PER_SLICE) positions of every time slice."""
-    return SLICES * (PER_SLICE - int(ratio * PER_SLICE))
+    return REC_SLICES * (PER_SLICE - int(ratio * PER_SLICE))
 STRIP_GAP = 6  # natural pixels between the strip's panels (render.Strip.gap)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -150,8 +155,8 @@ def test_api_analyze(app_url, clip, tmp_path):
 
     client = Client(app_url, verbose=False, download_files=str(tmp_path))
     out = analyze(client, clip, compare_backwards=True)
-    assert len(out) == 13  # 14 outputs minus the session state
-    topk, reversed_, lab, side, error, counters, strip, attention, mode, layer, head, class_label, mode_text = out
+    assert len(out) == 8  # 9 outputs minus the session state; the page's own controls are set by a private event
+    topk, reversed_, lab, side, error, counters, strip, attention = out
 
     ranked = _confidences(topk)
     assert len(ranked) == 3 and {name for name, _ in ranked} <= LABELS and topk["label"] == ranked[0][0]
@@ -159,13 +164,15 @@ def test_api_analyze(app_url, clip, tmp_path):
     assert all(0 <= s <= 1 for s in scores) and scores == sorted(scores, reverse=True)
     assert 0 < sum(scores) <= 1 + 1e-6
 
-    assert reversed_.get("visible") is True
-    backwards = _confidences(reversed_["value"])
+    backwards = _confidences(reversed_)
     assert len(backwards) == 3 and {name for name, _ in backwards} <= LABELS
     assert 0 < sum(score for _, score in backwards) <= 1 + 1e-6
 
     lab_image = _png(lab)
-    assert lab_image.width > lab_image.height > 200
+    frame_side = RECONSTRUCTOR["image_size"] * display_factor(RECONSTRUCTOR["image_size"])  # a frame as displayed
+    views, blocks, gap = 5, 2, 3  # original, masked, prediction, + visible, interpolation; 16 frames as 2 x 8
+    assert lab_image.height == blocks * (views * frame_side + (views - 1) * gap) + (blocks - 1) * 4 * gap
+    assert lab_image.width > 8 * frame_side
     for path in (error, attention):  # heat-map figures: one panel per time slice in a row
         image = _png(path)
         assert image.width > image.height > 200, (path, image.size)
@@ -177,34 +184,54 @@ def test_api_analyze(app_url, clip, tmp_path):
     assert side.suffix == ".mp4" and side.read_bytes()[4:8] == b"ftyp"
     video = read_video(side, num_frames=4)
     _, height, width, _ = video.frames.shape
-    assert abs(width / height - 3) < 0.1, video.frames.shape  # original, masked, + visible side by side
+    assert 3.4 < width / height < 4.1, video.frames.shape  # original, masked, decoder, interpolation under titles
 
     text = counters.replace("**", "")
-    assert f"Tokens {SLICES * PER_SLICE}" in text
+    assert f"Tokens {REC_SLICES * PER_SLICE}" in text
     assert f"visible {visible_tokens(0.9)}" in text
-    psnr = re.search(r"PSNR (-?\d+\.\d+) dB", text)
-    assert psnr and float(psnr.group(1)) > 0, text
-
-    assert mode["value"] == "rollout"
-    assert layer["maximum"] == layer["value"] == CONFIG["num_hidden_layers"]
-    assert [c[0] for c in head["choices"]] == ["mean"] + [str(h + 1) for h in range(CONFIG["num_attention_heads"])]
-    assert [c[0] for c in class_label["choices"]] == [name for name, _ in ranked]
-    assert "rollout" in mode_text.lower()
+    for fill in ("decoder", "mean colour", "interpolation"):
+        psnr = re.search(fill + r" (-?\d+\.\d+) dB", text)
+        assert psnr and float(psnr.group(1)) > 0, (fill, text)
+    assert "copy: impossible" in text  # tube masking: no hidden patch is visible in another slice
 
 
-def test_api_bad_upload_then_good(app_url, clip, tmp_path):
+
+def test_api_needs_only_the_clip_and_names_everything(app_url, clip, tmp_path):
+    from gradio_client import Client, handle_file
+
+    client = Client(app_url, verbose=False, download_files=str(tmp_path))
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/analyze"]
+    required = [p["parameter_name"] for p in api["parameters"] if not p["parameter_has_default"]]
+    assert required == ["video"]
+    names = [p["parameter_name"] for p in api["parameters"]] + [r["label"] for r in api["returns"]]
+    assert not any(re.fullmatch(r"(value|parameter)_\d+", name) for name in names), names
+    assert {"start", "end", "stride", "compare_backwards"} <= set(names)
+    topk, reversed_, *_ = client.predict(handle_file(str(clip)), api_name="/analyze")
+    assert len(_confidences(topk)) == 5 and not reversed_  # the app's defaults: top 5, no backwards run (empty)
+
+
+def test_api_bad_upload_then_good(app_server, clip, tmp_path):
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
     bad = tmp_path / "notes.mp4"
     bad.write_text("These are my lecture notes, not a video.\n" * 20)
-    client = Client(app_url, verbose=False, download_files=str(tmp_path / "downloads"))
+    client = Client(app_server.url, verbose=False, download_files=str(tmp_path / "downloads"))
+    logged = app_server.log.stat().st_size
     with pytest.raises(AppError) as info:
         analyze(client, bad, compare_backwards=True)
     assert "not a video" in str(info.value)
+    with pytest.raises(AppError, match="Upload a clip"):
+        client.predict(None, api_name="/analyze")
+    with open(app_server.log, encoding="utf-8", errors="replace") as log:
+        log.seek(logged)
+        lines = log.read().splitlines()
+    refusals = [line for line in lines if "refused a request" in line]
+    assert len(refusals) == 2 and "not a video" in refusals[0] and "Upload a clip" in refusals[1], lines
+    assert not any("Traceback" in line for line in lines), lines  # a person's mistake is not a server fault
 
     out = analyze(client, clip, ratio=0.5, top_k=2)  # the server still works
     assert len(_confidences(out[0])) == 2
-    assert out[1].get("visible") is False
+    assert not out[1]  # the backwards top-k was not asked for: empty, not an update
     text = out[5].replace("**", "")
     assert f"visible {visible_tokens(0.5)}" in text

@@ -11,6 +11,7 @@ import gradio as gr
 from .. import explain
 from ..pipeline import Analysis, VideoMAEPipeline
 from ..render import Strip, display_factor, figure_to_array, heatmap_figure
+from .errors import refuse
 from .limits import Session, request_folder, request_png
 from .presets import get_pipeline
 
@@ -37,7 +38,7 @@ def attention_image(pipeline: VideoMAEPipeline, session: Session, mode: str, lay
     a, config = session.analysis, pipeline.classifier_config
     maps = a.attention
     if maps is None:
-        raise gr.Error("This analysis has no attention maps.")
+        raise refuse("This analysis has no attention maps.")
     layer_index = min(max(int(layer), 1), maps.num_layers) - 1
     head_label = "mean of heads" if head == "mean" else f"head {head}"
     if mode == "query patch":
@@ -68,7 +69,7 @@ def attention_image(pipeline: VideoMAEPipeline, session: Session, mode: str, lay
 def rerender(session: Session | None, mode: str, layer: float, head: str, class_label: str | None) -> tuple:
     """Layer, head, class or mode changed: redraw from the cached analysis."""
     if session is None:
-        raise gr.Error("Run an analysis first.")
+        raise refuse("Run an analysis first.")
     pipeline = get_pipeline(session.preset)
     folder = request_folder()
     return attention_image(pipeline, session, mode, layer, head, class_label, folder), explain.ATTENTION[mode]
@@ -78,11 +79,11 @@ def pick_query(session: Session | None, layer: float, head: str, class_label: st
                evt: gr.SelectData) -> tuple:
     """A click on the frame strip: the clicked patch becomes the query and the view switches to it."""
     if session is None:
-        raise gr.Error("Run an analysis first.")
+        raise refuse("Run an analysis first.")
     pipeline = get_pipeline(session.preset)
     token = frame_strip(pipeline, session.analysis).token_at(*evt.index)
     if token is None:
-        raise gr.Error("Click inside one of the frames.")
+        raise refuse("Click inside one of the frames.")
     session.query = token
     folder = request_folder()
     strip = frame_strip(pipeline, session.analysis).image(session.analysis.classifier_frames,

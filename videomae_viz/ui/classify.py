@@ -8,21 +8,27 @@ import torch
 
 from .. import explain
 from ..checkpoints import CheckpointError
-from ..pipeline import Settings, TimeLimitError
+from ..pipeline import DEFAULT_PRESET, Settings, TimeLimitError
+from ..reconstruction import STATS_LEAK_FREE
 from ..render import displayed_panels, run_all
 from ..video_io import VideoReadError
 from .attention import attention_image, default_query, frame_strip
+from .errors import refuse
 from .lab import counters, error_image, lab_image, side_by_side_video
 from .limits import Session, request_folder, request_png, request_seconds
 from .presets import get_pipeline
 
 
-def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, seed: float, start: float | None,
-            end: float | None, stride: float | None, top_k: float, stats: str, compare_backwards: bool,
+def analyze(video: str | None, preset: str = DEFAULT_PRESET, mask_ratio: float = 0.9, masking: str = "tube",
+            seed: float = 0, start: float | None = None, end: float | None = None, stride: float | None = None,
+            top_k: float = 5, stats: str = STATS_LEAK_FREE, compare_backwards: bool = False,
             progress: gr.Progress = gr.Progress()) -> tuple:
-    """The main button: run the pipeline on the uploaded clip and render every panel."""
+    """The main button and the ``/analyze`` endpoint: run the pipeline on the uploaded clip and render every panel.
+    Only the clip is required: no segment means the whole clip, no stride the preset's sampling. Returns the top-k,
+    the top-k of the clip played backwards (None unless ``compare_backwards``), the lab grid, the side-by-side video,
+    the error map, the counters, the frame strip, the attention map and the session (the page's state)."""
     if not video:
-        raise gr.Error("Upload a clip or pick an example first.")
+        raise refuse("Upload a clip or pick an example first.")
     pipeline = get_pipeline(preset)
     try:
         settings = Settings(mask_ratio=float(mask_ratio), masking=masking, seed=int(seed or 0), top_k=int(top_k),
@@ -31,7 +37,7 @@ def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, see
         analysis = pipeline.analyze(video, settings, progress=lambda f, desc: progress(f, desc=desc),
                                     time_limit=request_seconds())
     except (VideoReadError, ValueError, CheckpointError, TimeLimitError) as err:
-        raise gr.Error(str(err)) from None
+        raise refuse(str(err)) from None
     folder = request_folder()
     session = Session(preset=preset, settings=settings, analysis=analysis, query=default_query(pipeline))
     reversed_labels = None
@@ -50,21 +56,15 @@ def analyze(video: str | None, preset: str, mask_ratio: float, masking: str, see
         lambda: request_png(strip.image(analysis.classifier_frames, pipeline.classifier_config.tubelet_size,
                                         session.query), folder, "strip"),
     ])
-    heads = ["mean"] + [str(h + 1) for h in range(analysis.attention.num_heads)]
-    label_names = [name for name, _ in analysis.labels]
-    return (
-        dict(analysis.labels),
-        gr.update(value=reversed_labels, visible=compare_backwards),
-        lab,
-        video_file,
-        error_file,
-        counters(pipeline, session),
-        strip_png,
-        attn_png,
-        gr.update(value="rollout"),
-        gr.update(maximum=analysis.attention.num_layers, value=analysis.attention.num_layers),
-        gr.update(choices=heads, value="mean"),
-        gr.update(choices=label_names, value=label_names[0]),
-        explain.ATTENTION["rollout"],
-        session,
-    )
+    return (dict(analysis.labels), reversed_labels, lab, video_file, error_file, counters(pipeline, session), strip_png,
+            attn_png, session)
+
+
+def attention_controls(session: Session, compare_backwards: bool) -> tuple:
+    """After an analysis, on the page only: show the backwards top-k when asked, and set the attention controls to
+    this model (its layers, heads and top-k classes)."""
+    maps, labels = session.analysis.attention, [name for name, _ in session.analysis.labels]
+    heads = ["mean"] + [str(h + 1) for h in range(maps.num_heads)]
+    return (gr.update(visible=compare_backwards), gr.update(value="rollout"),
+            gr.update(maximum=maps.num_layers, value=maps.num_layers), gr.update(choices=heads, value="mean"),
+            gr.update(choices=labels, value=labels[0]), explain.ATTENTION["rollout"])

@@ -12,6 +12,7 @@ from ..pipeline import Analysis, Settings, VideoMAEPipeline
 from ..reconstruction import Reconstruction
 from ..render import figure_to_array, heatmap_figure, lab_grid, side_by_side, sweep_figure
 from ..video_io import write_mp4
+from .errors import refuse
 from .limits import Session, request_folder, request_png
 from .presets import get_pipeline
 
@@ -83,7 +84,7 @@ def scores(rec: Reconstruction) -> str:
 def sweep(session: Session | None, progress: gr.Progress = gr.Progress()) -> str:
     """Masked-patch PSNR against the ratio for the same clip, strategy and seed."""
     if session is None:
-        raise gr.Error("Run an analysis first.")
+        raise refuse("Run an analysis first.")
     pipeline = get_pipeline(session.preset)
     proc = pipeline.reconstructor_processor
     pixel_values = proc(session.analysis.clip.frames)["pixel_values"]

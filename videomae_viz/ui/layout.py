@@ -9,7 +9,7 @@ from ..masking import STRATEGIES
 from ..pipeline import PRESETS
 from ..reconstruction import STATS_LEAK_FREE, STATS_MODES
 from .attention import MODES, pick_query, rerender
-from .classify import analyze
+from .classify import analyze, attention_controls
 from .lab import sweep
 from .limits import CACHE_SWEEP_SECONDS, SESSION_SECONDS, keep_seconds, max_file_size
 from .presets import default_preset, example_clips
@@ -54,7 +54,8 @@ def build_demo() -> gr.Blocks:
                 with gr.Row():
                     topk = gr.Label(label="Top-k classes", elem_id="topk", num_top_classes=10)
                     topk_reversed = gr.Label(label="Time reversed", elem_id="topk-reversed", visible=False)
-                counters = gr.Markdown("Run an analysis to see token counts and scores.", elem_id="counters")
+                counters = gr.Markdown("Run an analysis to see token counts and scores.", elem_id="counters",
+                               label="Counters")
         with gr.Tab("Masking lab"):
             lab = gr.Image(label="original / masked / prediction / + visible / interpolation, every sampled frame",
                            elem_id="frames",
@@ -72,8 +73,8 @@ def build_demo() -> gr.Blocks:
                              elem_id="query-strip", type="filepath", interactive=False)
             with gr.Row():
                 mode = gr.Radio(list(MODES), value="rollout", label="View")
-                layer = gr.Slider(1, 12, value=12, step=1, label="Layer")
-                head = gr.Dropdown(["mean"], value="mean", label="Head")
+                layer = gr.Slider(1, 12, value=12, step=1, label="Layer (up to the model's depth)")
+                head = gr.Dropdown(["mean"], value="mean", label="Head (the model's heads, or their mean)")
                 class_label = gr.Dropdown([], label="Class (relevance)")
             attention = gr.Image(label="Attention map", elem_id="attention", type="filepath", interactive=False)
             mode_text = gr.Markdown(explain.ATTENTION["rollout"])
@@ -82,8 +83,10 @@ def build_demo() -> gr.Blocks:
             gr.Markdown(explain.PIPELINE)
 
         run.click(analyze, [video, preset, ratio, masking, seed, start, end, stride, top_k, stats, compare_backwards],
-                  [topk, topk_reversed, lab, side, error, counters, strip, attention, mode, layer, head, class_label,
-                   mode_text, session], api_name="analyze", concurrency_limit=2, concurrency_id="model")
+                  [topk, topk_reversed, lab, side, error, counters, strip, attention, session], api_name="analyze",
+                  concurrency_limit=2, concurrency_id="model").success(
+            attention_controls, [session, compare_backwards], [topk_reversed, mode, layer, head, class_label, mode_text],
+            api_visibility="private")
         controls = [session, mode, layer, head, class_label]
         for control in (mode, layer, head, class_label):
             control.input(rerender, controls, [attention, mode_text], api_visibility="private",

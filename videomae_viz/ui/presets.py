@@ -12,6 +12,7 @@ import gradio as gr
 
 from ..checkpoints import ASSETS, CheckpointError
 from ..pipeline import DEFAULT_PRESET, PRESETS, VideoMAEPipeline
+from .errors import refuse
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ _LOADING = threading.Lock()  # two first requests at once must not load the same
 def get_pipeline(preset: str) -> VideoMAEPipeline:
     """A preset's pipeline, built once per process. Only known presets reach here (the UI offers no free text)."""
     if preset not in PRESETS:
-        raise gr.Error(f"Unknown model preset {preset!r}.")
+        raise refuse(f"Unknown model preset {preset!r}.")
     with _LOADING:
         return _load_pipeline(preset)
 
@@ -34,8 +35,8 @@ def _load_pipeline(preset: str) -> VideoMAEPipeline:
         return VideoMAEPipeline.from_preset(preset)
     except CheckpointError as err:
         if preset == DEFAULT_PRESET:
-            raise gr.Error(f"The embedded model could not be loaded: {err}") from None
-        raise gr.Error(f"{err}. Hub models need network access (or a local hub cache); the '{DEFAULT_PRESET}' "
+            raise gr.Error(f"The embedded model could not be loaded: {err}") from None  # a fault: its traceback is logged
+        raise refuse(f"{err}. Hub models need network access (or a local hub cache); the '{DEFAULT_PRESET}' "
                        "preset works offline.") from None
 
 
