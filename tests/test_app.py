@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -208,6 +211,34 @@ def test_api_needs_only_the_clip_and_names_everything(app_url, clip, tmp_path):
     assert {"start", "end", "stride", "compare_backwards"} <= set(names)
     topk, reversed_, *_ = client.predict(handle_file(str(clip)), api_name="/analyze")
     assert len(_confidences(topk)) == 5 and not reversed_  # the app's defaults: top 5, no backwards run (empty)
+
+
+def test_api_analyze_json_is_the_cli_record(app_url, clip, tmp_path):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    client = Client(app_url, verbose=False)
+    record = client.predict(handle_file(str(clip)), mask_ratio=0.75, masking="random", seed=3,
+                            api_name="/analyze_json")
+    cli = subprocess.run([sys.executable, "-m", "videomae_viz", "--mask-ratio", "0.75", "--masking", "random",
+                          "--seed", "3", "--out", str(tmp_path / "cli"), str(clip)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 0, cli.stderr
+    expected = json.loads(cli.stdout)
+    assert set(record) == set(expected) | {"urls"} and set(record["urls"]) == set(expected["outputs"])
+    assert [item["label"] for item in record["labels"]] == [item["label"] for item in expected["labels"]]
+    for got, want in zip(record["labels"], expected["labels"]):
+        assert abs(got["score"] - want["score"]) <= 1e-6
+    for key, want in expected["reconstruction"].items():
+        assert record["reconstruction"][key] == pytest.approx(want, abs=1e-6), key
+    assert record["frames"] == expected["frames"] and record["visible_tokens"] == expected["visible_tokens"]
+    with urllib.request.urlopen(app_url + record["urls"]["original"], timeout=30) as response:
+        assert response.read(8) == b"\x89PNG\r\n\x1a\n"
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("These are my lecture notes, not a video.\n" * 20)
+    with pytest.raises(AppError) as info:
+        client.predict(handle_file(str(bad)), api_name="/analyze_json")
+    assert "not a video" in str(info.value) and len(str(info.value).strip().splitlines()) == 1
 
 
 def test_api_bad_upload_then_good(app_server, clip, tmp_path):

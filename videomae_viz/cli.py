@@ -93,10 +93,12 @@ def _output_folders(clips: list[str], out: Path | None) -> list[Path | None]:
     return folders
 
 
-def run_clip(pipeline: VideoMAEPipeline, clip: str, settings: Settings, folder: Path | None) -> dict:
-    """Analyse one clip (and write its files into ``folder`` when given) -> the JSON record of the CLI contract."""
+def run_clip(pipeline: VideoMAEPipeline, clip: str, settings: Settings, folder: Path | None,
+             time_limit: float | None = None) -> dict:
+    """Analyse one clip (and write its files into ``folder`` when given) -> the JSON record of the CLI contract.
+    ``time_limit``: as ``VideoMAEPipeline.analyze`` takes it (the app's API passes its request limit)."""
     start = time.perf_counter()
-    analysis = pipeline.analyze(clip, settings)
+    analysis = pipeline.analyze(clip, settings, time_limit=time_limit)
     timings = {k: v for k, v in analysis.timings.items() if k != "total"}
     outputs: dict[str, str] = {}
     top1 = pipeline.class_id(analysis.labels[0][0]) if settings.attention and folder is not None else None

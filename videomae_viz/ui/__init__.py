@@ -3,7 +3,9 @@
 
 - ``limits``: request limits (upload size, time per analysis, keep time), request folders and files, sessions;
 - ``presets``: the default preset, one pipeline per preset per process, the example clips;
-- ``classify``: the Analyse button: top-k (and the clip played backwards), then every panel filled;
+- ``classify``: the Analyse button and ``/analyze``: top-k (and the clip played backwards), then every panel filled;
+- ``api``: ``/analyze_json``, the CLI's JSON record of a clip for programs;
+- ``errors``: a refused request as one line for the page and the log;
 - ``lab``: the masking lab: lab grid, error per patch, side-by-side video, counters, masking-ratio sweep;
 - ``attention``: the frame strip, attention maps and class relevance;
 - ``layout``: the gr.Blocks layout, its event wiring, and ``launch``.

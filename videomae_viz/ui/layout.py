@@ -8,6 +8,7 @@ from .. import explain, memory
 from ..masking import STRATEGIES
 from ..pipeline import PRESETS
 from ..reconstruction import STATS_LEAK_FREE, STATS_MODES
+from .api import analyze_json
 from .attention import MODES, pick_query, rerender
 from .classify import analyze, attention_controls
 from .lab import sweep
@@ -93,6 +94,7 @@ def build_demo() -> gr.Blocks:
                           concurrency_limit=4, concurrency_id="render")
         strip.select(pick_query, [session, layer, head, class_label], [strip, attention, mode, mode_text, session],
                      api_visibility="private", concurrency_limit=4, concurrency_id="render")
+        gr.api(analyze_json, api_name="analyze_json", concurrency_limit=2, concurrency_id="model")
         sweep_button.click(sweep, session, sweep_plot, api_visibility="private", concurrency_limit=2,
                            concurrency_id="model")
     demo.queue(max_size=64, default_concurrency_limit=2)
