@@ -58,9 +58,10 @@ def recording(encoder: VideoMAEModel, enabled: bool = True) -> Iterator[list[Lay
         _, heads, _, n = probabilities.shape
         if layer == 0:
             head_dim = encoder.config.hidden_size // heads
-            blocks["qk"] = torch.empty(len(layers), 2, heads, n, head_dim, dtype=probabilities.dtype)
-            blocks["received"] = torch.zeros(len(layers), heads, n)
-            blocks["mean"] = torch.empty(len(layers), n, n)
+            like = {"device": probabilities.device}
+            blocks["qk"] = torch.empty(len(layers), 2, heads, n, head_dim, dtype=probabilities.dtype, **like)
+            blocks["received"] = torch.zeros(len(layers), heads, n, **like)
+            blocks["mean"] = torch.empty(len(layers), n, n, **like)
         records.append(LayerRecord(blocks["qk"][layer, 0], blocks["qk"][layer, 1], blocks["received"][layer],
                                    blocks["mean"][layer]))
 
@@ -84,7 +85,8 @@ def recording(encoder: VideoMAEModel, enabled: bool = True) -> Iterator[list[Lay
 
 def attention_rows(q: Tensor, k: Tensor, rows: slice) -> Tensor:
     """softmax(q[rows] k^T / sqrt(d)) in float32: q, k (heads, N, d) -> (heads, r, N)."""
-    return attention_rows_into(q, k, rows, torch.empty(q.shape[0], len(range(*rows.indices(q.shape[1]))), k.shape[1]))
+    out = torch.empty(q.shape[0], len(range(*rows.indices(q.shape[1]))), k.shape[1], device=q.device)
+    return attention_rows_into(q, k, rows, out)
 
 
 def attention_rows_into(q: Tensor, k: Tensor, rows: slice, out: Tensor) -> Tensor:
@@ -92,16 +94,17 @@ def attention_rows_into(q: Tensor, k: Tensor, rows: slice, out: Tensor) -> Tenso
     return attention_block(q.float(), k.float(), rows, out)
 
 
-def top_down_readouts(product: Callable[[int, Tensor], Tensor], num_layers: int, n: int, residual: str) -> Tensor:
+def top_down_readouts(product: Callable[[int, Tensor], Tensor], num_layers: int, n: int, residual: str,
+                      device: torch.device | None = None) -> Tensor:
     """For each l, the mean row of M_l ... M_1 (the product through layers 1..l), (L, N) float32. M_l is built from
     the head mean of layer l's matrices B_h: ``residual="average"``: M_l = (B + I) / 2 (rollout), ``"add"``:
     M_l = I + B (relevance). ``product(layer, x)`` gives x @ B_h of every head, (k, N) -> (heads, k, N).
 
     The readouts are row vectors carried from the top layer down: the one whose top is layer l starts there as the
     uniform row u, and at each layer every readout started so far is multiplied by that layer's matrix, so each
-    layer's matrices are needed once."""
-    uniform = torch.full((1, n), 1.0 / n)
-    carried = torch.empty(0, n)  # row i: the readout whose top is layer L - 1 - i, carried down to this layer
+    layer's matrices are needed once. The rows live on ``device``, where ``product`` computes."""
+    uniform = torch.full((1, n), 1.0 / n, device=device)
+    carried = torch.empty(0, n, device=device)  # row i: the readout whose top is layer L - 1 - i, carried down to this layer
     for layer in reversed(range(num_layers)):
         x = torch.cat((carried, uniform))  # (k, N); the last row starts the readout whose top is this layer
         step = product(layer, x).mean(dim=0)  # x @ mean_h B_h
@@ -133,11 +136,13 @@ class AttentionMaps:
 
 def maps_from_records(records: list[LayerRecord]) -> AttentionMaps:
     """Attention received and rollout for every layer from a recorded forward pass: (L, N) vector-matrix products
-    with the layers' head means, no attention recomputed."""
-    n = records[0].mean.shape[0]
-    rollout = top_down_readouts(lambda layer, x: (x @ records[layer].mean)[None], len(records), n, "average")
+    with the layers' head means, no attention recomputed; computed where the pass ran, returned on the CPU (where
+    the maps are drawn)."""
+    n, device = records[0].mean.shape[0], records[0].mean.device
+    rollout = top_down_readouts(lambda layer, x: (x @ records[layer].mean)[None], len(records), n, "average", device)
     received = torch.stack([record.received for record in records]) / n  # (L, heads, N)
-    return AttentionMaps(q=[r.q for r in records], k=[r.k for r in records], received=received, rollout=rollout)
+    return AttentionMaps(q=[r.q.cpu() for r in records], k=[r.k.cpu() for r in records], received=received.cpu(),
+                         rollout=rollout.cpu())
 
 
 @dataclass
@@ -154,7 +159,8 @@ class _GraphRecord:
 def class_relevance(classifier: VideoMAEForVideoClassification, pixel_values: Tensor, class_id: int) -> Tensor:
     """Chefer et al.'s relevance of every token for one class, through layers 1..l: (L, N), the mean row of R - I.
     Needs one forward pass and the part of the backward pass down to the first layer's attention output (no
-    parameter gradients). pixel_values (1, T, 3, H, W) float32."""
+    parameter gradients). pixel_values (1, T, 3, H, W) on the classifier's device and dtype; the result is on the
+    CPU."""
     records: list[_GraphRecord] = []
 
     def keep(q: Tensor, k: Tensor, v: Tensor, out: Tensor) -> None:
@@ -165,11 +171,12 @@ def class_relevance(classifier: VideoMAEForVideoClassification, pixel_values: Te
         logits = classifier(pixel_values).logits  # (1, num_labels)
         grads = torch.autograd.grad(logits[0, class_id], [rec.out for rec in records])  # L x (1, heads, N, d)
     heads, n, _ = records[0].q.shape
-    buffer = torch.empty(heads, min(ROW_CHUNK, n), n)  # one block of rows, reused for every block of every layer
+    device = records[0].q.device
+    buffer = torch.empty(heads, min(ROW_CHUNK, n), n, device=device)  # one block of rows, reused for every block
 
     def product(layer: int, x: Tensor) -> Tensor:  # x @ (grad A * A)^+ of every head, streamed in blocks of rows
         rec = records[layer]
-        y = torch.zeros(heads, len(x), n)  # (heads, k, N)
+        y = torch.zeros(heads, len(x), n, device=device)  # (heads, k, N)
         for start in range(0, n, ROW_CHUNK):
             rows = slice(start, min(start + ROW_CHUNK, n))
             out = buffer[:, :rows.stop - start]  # (heads, r, N)
@@ -179,7 +186,7 @@ def class_relevance(classifier: VideoMAEForVideoClassification, pixel_values: Te
             y.baddbmm_(x[:, rows].expand(heads, -1, -1), out)  # (heads, k, N) += x[:, rows] @ out, per head
         return y
 
-    return top_down_readouts(product, len(records), n, "add") - 1.0 / n
+    return (top_down_readouts(product, len(records), n, "add", device) - 1.0 / n).cpu()
 
 
 def temporal_profile(token_map: Tensor, grid: tuple[int, int, int]) -> Tensor:

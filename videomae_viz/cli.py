@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoints import CheckpointError
+from .devices import DEVICE_ENV
 from .masking import STRATEGIES
 from .pipeline import DEFAULT_PRESET, PRESETS, Analysis, Settings, VideoMAEPipeline
 from .reconstruction import STATS_MODES
@@ -49,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="play the sampled frames backwards (--reverse: the same, its former name)")
     parser.add_argument("--no-attention", action="store_true", help="skip the attention maps")
     parser.add_argument("--out", type=Path, help="write PNG grids and a side-by-side MP4 per clip here")
+    parser.add_argument("--device", help="where the models run: auto (CUDA when there, else the CPU), cpu, cuda or "
+                        f"cuda:N (default: {DEVICE_ENV} or auto)")
     parser.add_argument("--verbose", action="store_true", help="log progress and tracebacks on stderr")
     return parser
 
@@ -62,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(mask_ratio=args.mask_ratio, masking=args.masking, seed=args.seed, top_k=args.top_k,
                             start=args.start, end=args.end, stride=args.stride, stats=args.stats,
                             play_backwards=args.play_backwards, attention=not args.no_attention)
-        pipeline = VideoMAEPipeline(args.classifier or classifier, args.reconstructor or reconstructor, stride)
+        pipeline = VideoMAEPipeline(args.classifier or classifier, args.reconstructor or reconstructor, stride,
+                                    device=args.device)
     except (CheckpointError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ import torch
 from .attention import AttentionMaps, class_relevance, maps_from_records, recording
 from .checkpoints import CheckpointError, load_model
 from .config import VideoMAEConfig
+from .devices import resolve_device
 from .masking import STRATEGIES, make_mask
 from .model import VideoMAEForPreTraining, VideoMAEForVideoClassification
 from .patches import tokens_to_pixels
@@ -111,9 +112,9 @@ class Analysis:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_model(source: str) -> torch.nn.Module:
-    """Weights are read once per process and shared by every request."""
-    return load_model(source)
+def _cached_model(source: str, device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
+    """Weights are read once per process, device and dtype, and shared by every request."""
+    return load_model(source).to(device, dtype)
 
 
 @functools.lru_cache(maxsize=8)
@@ -133,12 +134,16 @@ class TimeLimitError(Exception):
 class VideoMAEPipeline:
     """A classifier and a reconstructor (VideoMAEForPreTraining), loaded once and reused for every clip."""
 
-    def __init__(self, classifier: str, reconstructor: str, stride: int | None = None) -> None:
-        """``stride``: the default sampling (``Preset.stride``); None spreads the frames evenly."""
+    def __init__(self, classifier: str, reconstructor: str, stride: int | None = None,
+                 device: str | torch.device | None = None, dtype: torch.dtype = torch.float32) -> None:
+        """``stride``: the default sampling (``Preset.stride``); None spreads the frames evenly. ``device``: where
+        the models run (``devices.resolve_device``: None means VIDEOMAE_VIZ_DEVICE, else CUDA when there); ``dtype``:
+        their weights' dtype. Tensors cross to the device at the models and come back to the CPU after them."""
         self.classifier_source, self.reconstructor_source = classifier, reconstructor
         self.default_stride = stride
-        self.classifier = _cached_model(classifier)
-        self.reconstructor = _cached_model(reconstructor)
+        self.device, self.dtype = resolve_device(device), dtype
+        self.classifier = _cached_model(classifier, self.device, dtype)
+        self.reconstructor = _cached_model(reconstructor, self.device, dtype)
         if not isinstance(self.classifier, VideoMAEForVideoClassification):
             raise CheckpointError(f"{classifier} is not a video classifier (it is {type(self.classifier).__name__})")
         if not isinstance(self.reconstructor, VideoMAEForPreTraining):
@@ -147,12 +152,21 @@ class VideoMAEPipeline:
         self.classifier_processor = _cached_processor(classifier)
         self.reconstructor_processor = _cached_processor(reconstructor)
 
+    def to(self, device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> VideoMAEPipeline:
+        """The same models and sampling on another device or dtype (a new pipeline; this one is unchanged)."""
+        return type(self)(self.classifier_source, self.reconstructor_source, self.default_stride,
+                          self.device if device is None else device, self.dtype if dtype is None else dtype)
+
+    def _on_device(self, x: torch.Tensor) -> torch.Tensor:
+        """A CPU input (pixel values, masks) where the models run: floats in the models' dtype."""
+        return x.to(self.device, self.dtype) if x.is_floating_point() else x.to(self.device)
+
     @classmethod
-    def from_preset(cls, name: str = DEFAULT_PRESET) -> VideoMAEPipeline:
+    def from_preset(cls, name: str = DEFAULT_PRESET, device: str | torch.device | None = None) -> VideoMAEPipeline:
         if name not in PRESETS:
             raise CheckpointError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
         preset = PRESETS[name]
-        return cls(preset.classifier, preset.reconstructor, preset.stride)
+        return cls(preset.classifier, preset.reconstructor, preset.stride, device)
 
     @property
     def classifier_config(self) -> VideoMAEConfig:
@@ -191,7 +205,7 @@ class VideoMAEPipeline:
         symmetric views (just the clips for a checkpoint that declares no label symmetries), averaged (``views``)."""
         config = self.classifier_config
         x, maps = symmetric_views(pixel_values, config.label_symmetries, config.num_labels)  # (V * B, T, 3, H, W)
-        return view_average(self.classifier(x).logits, maps)
+        return view_average(self.classifier(self._on_device(x)).logits.float().cpu(), maps)
 
     @torch.inference_mode()
     def classify(self, pixel_values: torch.Tensor, top_k: int,
@@ -217,7 +231,8 @@ class VideoMAEPipeline:
     def relevance(self, analysis: Analysis, class_id: int) -> torch.Tensor:
         """Class relevance maps (L, N) for one class, computed once per analysis and class."""
         if class_id not in analysis.relevance:
-            analysis.relevance[class_id] = class_relevance(self.classifier, analysis.classifier_input, class_id)
+            analysis.relevance[class_id] = class_relevance(self.classifier, self._on_device(analysis.classifier_input),
+                                                           class_id)
         return analysis.relevance[class_id]
 
     @torch.inference_mode()
@@ -225,7 +240,8 @@ class VideoMAEPipeline:
         """(1, T, 3, H, W) float32 -> the masked autoencoder's reconstruction for the chosen mask."""
         config = self.reconstructor_config
         mask = make_mask(settings.masking, config.grid, settings.mask_ratio, settings.seed)  # (N,) bool
-        logits = self.reconstructor(pixel_values, bool_masked_pos=mask[None]).logits  # (1, N_mask, P)
+        logits = self.reconstructor(self._on_device(pixel_values), bool_masked_pos=self._on_device(mask[None])).logits
+        logits = logits.float().cpu()  # (1, N_mask, P)
         proc = self.reconstructor_processor
         return reconstruct(logits, pixel_values, mask, config, proc.image_mean, proc.image_std, settings.stats)
 
