@@ -126,7 +126,7 @@ def test_queue_is_bounded_and_model_events_share_two_workers(monkeypatch):
     demo = ui.build_demo()
     assert queued[-1] == {"max_size": 64, "default_concurrency_limit": 2}  # the layout's own call, after gradio's
     model_events = {fn.name: fn for fn in demo.fns.values() if fn.concurrency_id == "model"}
-    assert set(model_events) == {"analyze", "sweep"}
+    assert set(model_events) == {"analyze", "analyze_json", "sweep"}
     assert all(fn.concurrency_limit == 2 for fn in model_events.values())
 
 
@@ -145,3 +145,35 @@ def test_live_server_runs_at_most_two_analyses_at_once(app_url, clip, tmp_path):
         results = [f.result() for f in futures]
     assert len(results) == jobs and all(len(r[0]["confidences"]) == 3 for r in results)
     assert max(waiting) == jobs - 2, waiting
+
+
+def test_zerogpu_decorates_the_handlers_that_run_a_model(monkeypatch):
+    """With a stand-in ``spaces`` module, exactly the handlers doing model work run under @spaces.GPU; without it
+    the app registers the plain functions."""
+    import functools
+    import sys
+    import types
+
+    from videomae_viz import ui
+
+    def gpu(duration):
+        def decorate(fn):
+            @functools.wraps(fn)
+            def wrapper(*args, **kwargs):
+                return fn(*args, **kwargs)
+            wrapper.gpu_seconds = duration
+            return wrapper
+        return decorate
+
+    def handlers(demo) -> dict[str, object]:
+        return {fn.name: fn.fn for fn in demo.fns.values() if fn.fn is not None}
+
+    plain = handlers(ui.build_demo())
+    assert not any(hasattr(fn, "gpu_seconds") for fn in plain.values())
+    monkeypatch.setitem(sys.modules, "spaces", types.SimpleNamespace(GPU=gpu))
+    on_gpu = handlers(ui.build_demo())
+    decorated = {name for name, fn in on_gpu.items() if getattr(fn, "gpu_seconds", None)}
+    assert decorated == {"analyze", "analyze_json", "sweep", "rerender", "pick_query"}, decorated
+    assert set(on_gpu) == set(plain)
+    for name in decorated:
+        assert on_gpu[name].__wrapped__ is plain[name]  # the same handler, only wrapped

@@ -11,6 +11,7 @@ from ..reconstruction import STATS_LEAK_FREE, STATS_MODES
 from .api import analyze_json
 from .attention import MODES, pick_query, rerender
 from .classify import analyze, attention_controls
+from .gpu import on_gpu, preload
 from .lab import sweep
 from .limits import CACHE_SWEEP_SECONDS, SESSION_SECONDS, keep_seconds, max_file_size
 from .presets import default_preset, example_clips
@@ -83,19 +84,21 @@ def build_demo() -> gr.Blocks:
         with gr.Tab("How VideoMAE works"):
             gr.Markdown(explain.PIPELINE)
 
-        run.click(analyze, [video, preset, ratio, masking, seed, start, end, stride, top_k, stats, compare_backwards],
+        run.click(on_gpu(analyze),
+                  [video, preset, ratio, masking, seed, start, end, stride, top_k, stats, compare_backwards],
                   [topk, topk_reversed, lab, side, error, counters, strip, attention, session], api_name="analyze",
                   concurrency_limit=2, concurrency_id="model").success(
             attention_controls, [session, compare_backwards], [topk_reversed, mode, layer, head, class_label, mode_text],
             api_visibility="private")
         controls = [session, mode, layer, head, class_label]
         for control in (mode, layer, head, class_label):
-            control.input(rerender, controls, [attention, mode_text], api_visibility="private",
+            control.input(on_gpu(rerender), controls, [attention, mode_text], api_visibility="private",
                           concurrency_limit=4, concurrency_id="render")
-        strip.select(pick_query, [session, layer, head, class_label], [strip, attention, mode, mode_text, session],
+        strip.select(on_gpu(pick_query), [session, layer, head, class_label],
+                     [strip, attention, mode, mode_text, session],
                      api_visibility="private", concurrency_limit=4, concurrency_id="render")
-        gr.api(analyze_json, api_name="analyze_json", concurrency_limit=2, concurrency_id="model")
-        sweep_button.click(sweep, session, sweep_plot, api_visibility="private", concurrency_limit=2,
+        gr.api(on_gpu(analyze_json), api_name="analyze_json", concurrency_limit=2, concurrency_id="model")
+        sweep_button.click(on_gpu(sweep), session, sweep_plot, api_visibility="private", concurrency_limit=2,
                            concurrency_id="model")
     demo.queue(max_size=64, default_concurrency_limit=2)
     return demo
@@ -104,5 +107,6 @@ def build_demo() -> gr.Blocks:
 def launch(server_name: str | None = None, server_port: int | None = None) -> None:
     """Start the app; host and port default to GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, as Gradio reads them."""
     memory.keep_heap_flat()
+    preload(default_preset())
     build_demo().launch(server_name=server_name, server_port=server_port, max_file_size=max_file_size(),
                         footer_links=["api", "gradio"])
