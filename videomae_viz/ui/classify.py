@@ -29,6 +29,7 @@ def analyze(video: str | None, preset: str = DEFAULT_PRESET, mask_ratio: float =
     the error map, the counters, the frame strip, the attention map and the session (the page's state)."""
     if not video:
         raise refuse("Upload a clip or pick an example first.")
+    progress(0.0, desc=f"loading the {preset} weights (once per server; a hub preset may download them first)")
     pipeline = get_pipeline(preset)
     try:
         settings = Settings(mask_ratio=float(mask_ratio), masking=masking, seed=int(seed or 0), top_k=int(top_k),
