@@ -45,3 +45,17 @@ def test_verdicts_follow_the_numbers():
     assert "1 of 3 targets met" in text and "**FAIL**" in text
     assert "| just over | 1.001 x | <= 1 | **FAIL** |" in text  # the digits that decide the verdict are shown
     assert not Target(">=", 80.0).met_by(float("nan"))
+
+
+@pytest.mark.slow  # transformers and the embedded default, end to end
+def test_the_gpu_check_runs_its_machinery_on_the_cpu():
+    from videomae_viz.bench.gpu import main as gpu_check
+
+    text = gpu_check(["--device", "cpu", "--quick"])
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert "not run" in rows["fp16"]
+    for name in ("fp32", "bf16"):
+        cells = [cell.strip() for cell in rows[name].split("|")[1:-1]]
+        assert float(cells[1]) < (1e-4 if name == "fp32" else 0.5), cells  # ours against transformers
+        assert cells[3].endswith("%") and float(cells[4]) > 0 and cells[6].endswith("x"), cells
+    assert "one analysis of" in text and "files)" in text
