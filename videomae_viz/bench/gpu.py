@@ -65,8 +65,8 @@ def model_rows(setup: Setup, device: torch.device) -> list[str]:
             continue
         a = _logits(ours, x, device, dtype, reference=False)
         b = _logits(theirs, x, device, dtype, reference=True)
-        seconds = alternate({"ours": _synced(device, lambda: _logits(ours, x, device, dtype, False)),
-                             "transformers": _synced(device, lambda: _logits(theirs, x, device, dtype, True))},
+        seconds = alternate({"ours": _synced(device, lambda dtype=dtype: _logits(ours, x, device, dtype, False)),
+                             "transformers": _synced(device, lambda dtype=dtype: _logits(theirs, x, device, dtype, True))},
                             setup.repeats)
         rows.append(f"| {name} | {(a - b).abs().max().item():.2e} | {(a - exact).abs().max().item():.2e} | "
                     f"{(a.argmax(-1) == exact.argmax(-1)).float().mean().item():.0%} | {seconds['ours']:.4f} | "
