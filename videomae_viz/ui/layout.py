@@ -17,6 +17,11 @@ from .limits import CACHE_SWEEP_SECONDS, SESSION_SECONDS, keep_seconds, max_file
 from .presets import default_preset, example_clips
 
 
+# The system's sans-serif rather than Gradio's bundled web font, whose semibold face draws a bold capital A as a small
+# capital ("VideoMᴀE") in Chromium; a system font also works offline, where no web font can be fetched.
+THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"])
+
+
 def build_demo() -> gr.Blocks:
     """The layout and its wiring."""
     keep = max(1, round(keep_seconds()))
@@ -108,5 +113,5 @@ def launch(server_name: str | None = None, server_port: int | None = None) -> No
     """Start the app; host and port default to GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, as Gradio reads them."""
     memory.keep_heap_flat()
     preload(default_preset())
-    build_demo().launch(server_name=server_name, server_port=server_port, max_file_size=max_file_size(),
+    build_demo().launch(server_name=server_name, server_port=server_port, max_file_size=max_file_size(), theme=THEME,
                         footer_links=["api", "gradio"])
