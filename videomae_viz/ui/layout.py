@@ -16,7 +16,6 @@ from .lab import sweep
 from .limits import CACHE_SWEEP_SECONDS, SESSION_SECONDS, keep_seconds, max_file_size
 from .presets import default_preset, example_clips
 
-
 # The system's sans-serif rather than Gradio's bundled web font, whose semibold face draws a bold capital A as a small
 # capital ("VideoMᴀE") in Chromium; a system font also works offline, where no web font can be fetched.
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"])
