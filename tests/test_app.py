@@ -241,6 +241,28 @@ def test_api_analyze_json_is_the_cli_record(app_url, clip, tmp_path):
     assert "not a video" in str(info.value) and len(str(info.value).strip().splitlines()) == 1
 
 
+def test_api_compare_masking_shows_the_copy_shortcut_and_matches_the_cli(app_url, tmp_path):
+    from gradio_client import Client, handle_file
+
+    y, x = np.mgrid[0:96, 0:128]
+    scene = np.stack([(x * 2) % 256, (y * 3) % 256, ((x + y) * 5) % 256], axis=-1).astype(np.uint8)
+    static = write_mp4(np.repeat(scene[None], 48, axis=0), tmp_path / "static.mp4", fps=12)  # nothing moves
+    client = Client(app_url, verbose=False)
+    results = client.predict(handle_file(str(static)), mask_ratio=0.75, seed=1, api_name="/compare_masking")
+    assert list(results) == ["tube", "random", "frame", "running-cell"]
+    assert results["tube"]["copy_psnr"] is None  # every hidden patch is hidden in every frame
+    # a static scene copies exactly wherever a patch is visible in another frame (the rest keeps the mean fill)
+    assert results["random"]["copy_psnr"] > results["random"]["baseline_psnr"] + 3
+    for strategy in ("tube", "random"):
+        cli = subprocess.run([sys.executable, "-m", "videomae_viz", "--mask-ratio", "0.75", "--seed", "1",
+                              "--masking", strategy, "--no-attention", str(static)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert cli.returncode == 0, cli.stderr
+        record = json.loads(cli.stdout)
+        assert {key: results[strategy][key] for key in record["reconstruction"]} == record["reconstruction"]
+        assert results[strategy]["visible_tokens"] == record["visible_tokens"]
+
+
 def test_api_bad_upload_then_good(app_server, clip, tmp_path):
     from gradio_client import Client
     from gradio_client.exceptions import AppError

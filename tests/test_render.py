@@ -16,6 +16,7 @@ from videomae_viz.render import (
     panels,
     run_all,
     side_by_side,
+    strategies_figure,
     sweep_figure,
 )
 
@@ -88,3 +89,12 @@ def test_the_sweep_leaves_out_a_fill_where_it_has_nothing():
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
     assert "VideoMAE decoder" in labels and "mean colour of visible patches" in labels
     assert not any("copy" in label for label in labels)
+
+
+def test_the_strategy_chart_marks_a_fill_that_cannot_work():
+    row = {"psnr": 20.0, "interpolation_psnr": 19.0, "copy_psnr": 25.0, "baseline_psnr": 15.0, "visible_tokens": 80}
+    results = {"tube": {**row, "copy_psnr": None}, "random": row}
+    ax = strategies_figure(results, 0.75).axes[0]
+    assert len(ax.patches) == 7  # four bars for random, three for tube
+    assert [t.get_text() for t in ax.texts] == ["none"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["tube\n80 visible", "random\n80 visible"]

@@ -6,6 +6,7 @@ clip and returns an ``Analysis`` of numpy arrays and numbers, timed per stage. R
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import time
@@ -24,7 +25,7 @@ from .masking import STRATEGIES, make_mask
 from .model import VideoMAEForPreTraining, VideoMAEForVideoClassification
 from .patches import tokens_to_pixels
 from .preprocess import VideoMAEProcessor, load_processor
-from .reconstruction import STATS_LEAK_FREE, STATS_MODES, Reconstruction, reconstruct
+from .reconstruction import STATS_LEAK_FREE, STATS_MODES, STATS_PAPER, Reconstruction, reconstruct
 from .video_io import Clip, VideoReadError, read_video
 from .views import symmetric_views, view_average, view_count
 
@@ -244,6 +245,24 @@ class VideoMAEPipeline:
         logits = logits.float().cpu()  # (1, N_mask, P)
         proc = self.reconstructor_processor
         return reconstruct(logits, pixel_values, mask, config, proc.image_mean, proc.image_std, settings.stats)
+
+    def compare_masking(self, pixel_values: torch.Tensor, settings: Settings) -> dict[str, dict]:
+        """The same clip, ratio and seed under every masking strategy: {strategy: {"psnr", "baseline_psnr",
+        "interpolation_psnr", "copy_psnr" (None where nothing can be copied), "visible_tokens"}}, each as
+        ``reconstruct`` scores it (the CLI's numbers for that strategy); for ``norm_pix_loss`` models also
+        "paper_psnr", with the hidden patches' true statistics (what the official visualisation shows).
+        pixel_values (1, T, 3, H, W) float32."""
+        results = {}
+        for strategy in STRATEGIES:
+            chosen = dataclasses.replace(settings, masking=strategy)
+            rec = self.reconstruct(pixel_values, chosen)
+            results[strategy] = {"psnr": rec.psnr, "baseline_psnr": rec.baseline_psnr,
+                                 "interpolation_psnr": rec.interpolation_psnr, "copy_psnr": rec.copy_psnr,
+                                 "visible_tokens": int((~rec.mask).sum())}
+            if self.reconstructor_config.norm_pix_loss:
+                paper = self.reconstruct(pixel_values, dataclasses.replace(chosen, stats=STATS_PAPER))
+                results[strategy]["paper_psnr"] = paper.psnr
+        return results
 
     def analyze(self, path: str | Path, settings: Settings = Settings(), progress: Progress | None = None,
                 time_limit: float | None = None) -> Analysis:

@@ -294,3 +294,30 @@ def sweep_figure(ratios: list[float], series: dict[str, list[float | None]], cho
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return fig
+
+
+STRATEGY_BARS = (("psnr", "decoder"), ("interpolation_psnr", "interpolation"), ("copy_psnr", "copy"),
+                 ("baseline_psnr", "mean"))  # result key -> SWEEP_STYLES series
+
+
+def strategies_figure(results: dict[str, dict], mask_ratio: float) -> Figure:
+    """Masked-patch PSNR of the decoder and of the classical fills under each masking strategy, grouped bars;
+    a fill with nothing to work with (copying under tube masking) is marked instead of drawn."""
+    fig = Figure(figsize=(6.4, 3.4), dpi=110, layout="constrained")
+    ax = fig.add_subplot()
+    width = 0.8 / len(STRATEGY_BARS)
+    for i, (key, series) in enumerate(STRATEGY_BARS):
+        _, colour, label = SWEEP_STYLES[series]
+        for j, values in enumerate(results.values()):
+            x = j + (i - (len(STRATEGY_BARS) - 1) / 2) * width
+            if values[key] is None:
+                ax.text(x, 0.5, "none", rotation=90, ha="center", va="bottom", fontsize=7, color=colour)
+            else:
+                ax.bar(x, values[key], width, color=colour, label=label if j == 0 else None)
+    ax.set_xticks(range(len(results)), [f"{name}\n{values['visible_tokens']} visible" for name, values in
+                                        results.items()], fontsize=8)
+    ax.set_ylabel("PSNR on masked patches (dB)")
+    ax.set_title(f"The same clip, {mask_ratio:.0%} masked four ways", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3, axis="y")
+    return fig

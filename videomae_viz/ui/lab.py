@@ -10,7 +10,7 @@ import numpy as np
 
 from ..pipeline import Analysis, Settings, VideoMAEPipeline
 from ..reconstruction import Reconstruction
-from ..render import figure_to_array, heatmap_figure, lab_grid, side_by_side, sweep_figure
+from ..render import figure_to_array, heatmap_figure, lab_grid, side_by_side, strategies_figure, sweep_figure
 from ..video_io import write_mp4
 from .errors import refuse
 from .limits import Session, request_folder, request_png
@@ -79,6 +79,31 @@ def scores(rec: Reconstruction) -> str:
             f"{rec.baseline_psnr:.2f} dB · **interpolation** {rec.interpolation_psnr:.2f} dB · {copy}. "
             f"The decoder adds {rec.psnr - rec.interpolation_psnr:+.2f} dB over a blur of the visible pixels and "
             f"{rec.psnr - rec.baseline_psnr:+.2f} dB over the mean colour.")
+
+
+def compare_sentence(results: dict[str, dict]) -> str:
+    """One plain sentence that reads the comparison: what copying gets under random masking, what it cannot do
+    under tube masking, and where the decoder stands."""
+    random, tube = results["random"], results["tube"]
+    copy = ("nothing can be copied" if random["copy_psnr"] is None
+            else f"copying each hidden patch from the nearest frame where it is visible already gets "
+                 f"{random['copy_psnr']:.1f} dB")
+    return (f"Under random masking {copy} (the decoder: {random['psnr']:.1f} dB); under tube masking no hidden "
+            f"patch is visible in any frame, so copying is impossible and the decoder gets {tube['psnr']:.1f} dB "
+            f"against {tube['interpolation_psnr']:.1f} dB for a blur of the visible pixels. That shortcut is why "
+            "VideoMAE hides the same positions in every frame.")
+
+
+def compare_strategies(session: Session | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
+    """The comparison panel for the analysed clip, ratio and seed -> (bar chart PNG path, the sentence)."""
+    if session is None:
+        raise refuse("Run an analysis first.")
+    progress(0.0, desc="masking the clip four ways")
+    pipeline = get_pipeline(session.preset)
+    pixel_values = pipeline.reconstructor_processor(session.analysis.clip.frames)["pixel_values"]
+    results = pipeline.compare_masking(pixel_values, session.settings)
+    fig = strategies_figure(results, session.settings.mask_ratio)
+    return request_png(figure_to_array(fig), request_folder(), "strategies"), compare_sentence(results)
 
 
 def sweep(session: Session | None, progress: gr.Progress = gr.Progress()) -> str:

@@ -8,11 +8,11 @@ from .. import explain, memory
 from ..masking import STRATEGIES
 from ..pipeline import PRESETS
 from ..reconstruction import STATS_LEAK_FREE, STATS_MODES
-from .api import analyze_json
+from .api import analyze_json, compare_masking
 from .attention import MODES, pick_query, rerender
 from .classify import analyze, attention_controls
 from .gpu import on_gpu, preload
-from .lab import sweep
+from .lab import compare_strategies, sweep
 from .limits import CACHE_SWEEP_SECONDS, SESSION_SECONDS, keep_seconds, max_file_size
 from .presets import default_preset, example_clips
 
@@ -72,6 +72,10 @@ def build_demo() -> gr.Blocks:
             error = gr.Image(label="Error per patch", elem_id="error", type="filepath", interactive=False)
             gr.Markdown(explain.LAB)
             gr.Markdown(explain.STATS)
+            compare_button = gr.Button("Compare the masking strategies (same clip, ratio and seed)")
+            compare_plot = gr.Image(label="Masked-patch PSNR under each strategy", elem_id="strategies",
+                                    type="filepath", interactive=False)
+            compare_text = gr.Markdown(elem_id="strategies-text")
             sweep_button = gr.Button("Sweep the masking ratio (same clip and seed)")
             sweep_plot = gr.Image(label="PSNR vs masking ratio", elem_id="sweep", type="filepath", interactive=False)
         with gr.Tab("Attention"):
@@ -102,6 +106,9 @@ def build_demo() -> gr.Blocks:
                      [strip, attention, mode, mode_text, session],
                      api_visibility="private", concurrency_limit=4, concurrency_id="render")
         gr.api(on_gpu(analyze_json), api_name="analyze_json", concurrency_limit=2, concurrency_id="model")
+        compare_button.click(on_gpu(compare_strategies), session, [compare_plot, compare_text],
+                             api_visibility="private", concurrency_limit=2, concurrency_id="model")
+        gr.api(on_gpu(compare_masking), api_name="compare_masking", concurrency_limit=2, concurrency_id="model")
         sweep_button.click(on_gpu(sweep), session, sweep_plot, api_visibility="private", concurrency_limit=2,
                            concurrency_id="model")
     demo.queue(max_size=64, default_concurrency_limit=2)
