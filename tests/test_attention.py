@@ -11,7 +11,14 @@ import torch
 import transformers
 
 from tests.tiny import TINY, pixel_values, randomize
-from videomae_viz.attention import class_relevance, maps_from_records, recording, temporal_profile
+from videomae_viz.attention import (
+    AttentionMaps,
+    class_relevance,
+    maps_from_records,
+    own_slice_share,
+    recording,
+    temporal_profile,
+)
 from videomae_viz.checkpoints import from_hf_state_dict, load_state_dict_strict
 from videomae_viz.model import VideoMAEForVideoClassification, set_fused_attn
 
@@ -148,3 +155,15 @@ def test_concurrent_recordings_on_one_model_stay_apart():
 def test_temporal_profile_sums_to_one():
     profile = temporal_profile(torch.rand(TINY.num_patches), TINY.grid)
     assert profile.shape == (TINY.grid[0],) and abs(float(profile.sum()) - 1) < 1e-6
+
+
+def test_own_slice_share_is_one_for_self_attention_and_one_over_t_for_uniform():
+    grid = (4, 2, 3)  # t, h, w: 24 tokens
+    n, heads, d = 24, 2, 24
+    eye = torch.eye(n).expand(heads, n, d) * 50.0  # each token attends (almost only) to itself
+    zeros = torch.zeros(heads, n, d)  # every score equal: attention spread evenly
+    maps = AttentionMaps(q=[eye, zeros], k=[eye, zeros], received=torch.zeros(2, heads, n), rollout=torch.zeros(2, n))
+    share = own_slice_share(maps, grid)
+    assert share.shape == (2, heads)
+    assert torch.allclose(share[0], torch.ones(heads), atol=1e-4)
+    assert torch.allclose(share[1], torch.full((heads,), 1 / 4), atol=1e-6)

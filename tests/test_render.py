@@ -98,3 +98,9 @@ def test_the_strategy_chart_marks_a_fill_that_cannot_work():
     assert len(ax.patches) == 7  # four bars for random, three for tube
     assert [t.get_text() for t in ax.texts] == ["none"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["tube\n80 visible", "random\n80 visible"]
+
+
+def test_the_strategy_chart_names_every_fill_in_its_legend():
+    row = {"psnr": 20.0, "interpolation_psnr": 19.0, "copy_psnr": 25.0, "baseline_psnr": 15.0, "visible_tokens": 80}
+    ax = strategies_figure({"tube": {**row, "copy_psnr": None}, "random": row}, 0.75).axes[0]
+    assert len(ax.get_legend().get_texts()) == 4

@@ -189,6 +189,24 @@ def class_relevance(classifier: VideoMAEForVideoClassification, pixel_values: Te
     return (top_down_readouts(product, len(records), n, "add", device) - 1.0 / n).cpu()
 
 
+def own_slice_share(maps: AttentionMaps, grid: tuple[int, int, int]) -> Tensor:
+    """For each layer and head, the share of attention that stays in the query's own time slice, averaged over all
+    queries: (L, heads) float32 in [0, 1]. 1 / t would be attention spread evenly over time; 1, attention that
+    never leaves its moment. From the recorded queries and keys, in blocks of query rows (no forward pass)."""
+    t, h, w = grid
+    per_slice = h * w
+    share = torch.zeros(maps.num_layers, maps.num_heads)
+    buffer = torch.empty(maps.num_heads, min(ROW_CHUNK, t * per_slice), t * per_slice)
+    for layer in range(maps.num_layers):
+        for start in range(0, t * per_slice, ROW_CHUNK):
+            rows = slice(start, min(start + ROW_CHUNK, t * per_slice))
+            probabilities = attention_rows_into(maps.q[layer], maps.k[layer], rows, buffer[:, :rows.stop - start])
+            slices = torch.arange(rows.start, rows.stop) // per_slice  # each query row's time slice
+            by_slice = probabilities.view(maps.num_heads, -1, t, per_slice).sum(dim=-1)  # (heads, r, t)
+            share[layer] += by_slice.gather(2, slices.view(1, -1, 1).expand(maps.num_heads, -1, 1)).sum(dim=(1, 2))
+    return share / (t * per_slice)
+
+
 def temporal_profile(token_map: Tensor, grid: tuple[int, int, int]) -> Tensor:
     """Share of a map's mass in each time slice: (N,) -> (t,), summing to 1."""
     per_slice = token_map.reshape(grid[0], -1).sum(dim=1)

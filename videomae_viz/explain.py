@@ -89,3 +89,10 @@ into the maps as it goes; a clicked patch's rows are recomputed from the queries
 REVERSED = ("The same frames played backwards, answered in a second panel. A model that uses motion should change "
             "its answer (left becomes right, growing becomes shrinking); one that only looks at single frames would "
             "not.")
+
+SPACE_TIME = """\
+**Space or time.** For every layer and head, the share of its attention that stays in the query's own time slice,
+averaged over all queries (from the recorded attention, no extra pass). A head that keeps near 100% looks at its
+own moment only, like an image model; one near 1/t (25% with 4 time slices) spreads evenly over time; below that, it
+looks away from its own moment, across time.
+"""

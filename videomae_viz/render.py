@@ -308,16 +308,38 @@ def strategies_figure(results: dict[str, dict], mask_ratio: float) -> Figure:
     width = 0.8 / len(STRATEGY_BARS)
     for i, (key, series) in enumerate(STRATEGY_BARS):
         _, colour, label = SWEEP_STYLES[series]
+        drawn = [(j, values[key]) for j, values in enumerate(results.values()) if values[key] is not None]
+        offset = (i - (len(STRATEGY_BARS) - 1) / 2) * width
+        if drawn:
+            positions, heights = zip(*drawn)
+            ax.bar([j + offset for j in positions], heights, width, color=colour, label=label)
         for j, values in enumerate(results.values()):
-            x = j + (i - (len(STRATEGY_BARS) - 1) / 2) * width
             if values[key] is None:
-                ax.text(x, 0.5, "none", rotation=90, ha="center", va="bottom", fontsize=7, color=colour)
-            else:
-                ax.bar(x, values[key], width, color=colour, label=label if j == 0 else None)
+                ax.text(j + offset, 0.5, "none", rotation=90, ha="center", va="bottom", fontsize=7, color=colour)
     ax.set_xticks(range(len(results)), [f"{name}\n{values['visible_tokens']} visible" for name, values in
                                         results.items()], fontsize=8)
     ax.set_ylabel("PSNR on masked patches (dB)")
     ax.set_title(f"The same clip, {mask_ratio:.0%} masked four ways", fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
+def layer_head_figure(values: np.ndarray, title: str, label: str, chance: float) -> Figure:
+    """A layer x head heat map (L, heads) in [0, 1], each cell written out, with the value attention spread evenly
+    would give (``chance``) marked on the colour bar."""
+    layers, heads = values.shape
+    fig = Figure(figsize=(max(3.6, 0.7 * heads + 2.4), max(2.6, 0.42 * layers + 1.4)), dpi=110, layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(values, cmap="magma", vmin=0.0, vmax=1.0, aspect="auto")
+    for (layer, head), value in np.ndenumerate(values):
+        ax.text(head, layer, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                color="white" if value < 0.6 else "black")
+    ax.set_xticks(range(heads), [str(h + 1) for h in range(heads)], fontsize=7)
+    ax.set_yticks(range(layers), [str(layer + 1) for layer in range(layers)], fontsize=7)
+    ax.set_xlabel("head")
+    ax.set_ylabel("layer")
+    ax.set_title(title, fontsize=9)
+    bar = fig.colorbar(image, ax=ax, label=label)
+    bar.ax.axhline(chance, color="#00798c", linewidth=2)
     return fig

@@ -7,10 +7,12 @@ import uuid
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 
 from .. import explain
+from ..attention import own_slice_share
 from ..pipeline import Analysis, VideoMAEPipeline
-from ..render import Strip, display_factor, figure_to_array, heatmap_figure
+from ..render import Strip, display_factor, figure_to_array, heatmap_figure, layer_head_figure
 from .errors import refuse
 from .limits import Session, request_folder, request_png
 from .presets import get_pipeline
@@ -91,3 +93,22 @@ def pick_query(session: Session | None, layer: float, head: str, class_label: st
     image = attention_image(pipeline, session, "query patch", layer, head, class_label, folder)
     return (request_png(strip, folder, "strip"), image, gr.update(value="query patch"),
             explain.ATTENTION["query patch"], session)
+
+
+def space_time(session: Session | None) -> tuple[str, str]:
+    """The layer x head map of the attention that stays in the query's own time slice, from the recorded maps
+    -> (PNG path, one sentence that reads it)."""
+    if session is None or session.analysis.attention is None:
+        raise refuse("Run an analysis first.")
+    pipeline = get_pipeline(session.preset)
+    grid = pipeline.classifier_config.grid
+    share = own_slice_share(session.analysis.attention, grid).numpy()  # (L, heads)
+    chance = 1.0 / grid[0]
+    fig = layer_head_figure(share, "Attention kept in the query's own time slice", "share of attention", chance)
+    first, last = share[0].mean(), share[-1].mean()
+    most = np.unravel_index(share.argmin(), share.shape)
+    sentence = (f"Spread evenly over the {grid[0]} time slices, a head would keep {chance:.0%} of its attention in "
+                f"its own slice. Here layer 1 keeps {first:.0%} on average and layer {share.shape[0]} {last:.0%}; "
+                f"the head that looks across time the most is layer {most[0] + 1}, head {most[1] + 1} "
+                f"({share[most]:.0%} in its own slice).")
+    return request_png(figure_to_array(fig), request_folder(), "space-time"), sentence

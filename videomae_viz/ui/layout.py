@@ -9,7 +9,7 @@ from ..masking import STRATEGIES
 from ..pipeline import PRESETS
 from ..reconstruction import STATS_LEAK_FREE, STATS_MODES
 from .api import analyze_json, compare_masking
-from .attention import MODES, pick_query, rerender
+from .attention import MODES, pick_query, rerender, space_time
 from .classify import analyze, attention_controls
 from .gpu import on_gpu, preload
 from .lab import compare_strategies, sweep
@@ -89,6 +89,11 @@ def build_demo() -> gr.Blocks:
             attention = gr.Image(label="Attention map", elem_id="attention", type="filepath", interactive=False)
             mode_text = gr.Markdown(explain.ATTENTION["rollout"])
             gr.Markdown(explain.ATTENTION_NOTE)
+            space_time_button = gr.Button("Space or time: how much attention stays in its own moment?")
+            space_time_plot = gr.Image(label="Share of attention in the query's own time slice, per layer and head",
+                                       elem_id="space-time", type="filepath", interactive=False)
+            gr.Markdown(explain.SPACE_TIME)
+            space_time_text = gr.Markdown(elem_id="space-time-text")
         with gr.Tab("How VideoMAE works"):
             gr.Markdown(explain.PIPELINE)
 
@@ -109,6 +114,8 @@ def build_demo() -> gr.Blocks:
         compare_button.click(on_gpu(compare_strategies), session, [compare_plot, compare_text],
                              api_visibility="private", concurrency_limit=2, concurrency_id="model")
         gr.api(on_gpu(compare_masking), api_name="compare_masking", concurrency_limit=2, concurrency_id="model")
+        space_time_button.click(space_time, session, [space_time_plot, space_time_text], api_visibility="private",
+                                concurrency_limit=4, concurrency_id="render")
         sweep_button.click(on_gpu(sweep), session, sweep_plot, api_visibility="private", concurrency_limit=2,
                            concurrency_id="model")
     demo.queue(max_size=64, default_concurrency_limit=2)
