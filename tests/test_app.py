@@ -288,3 +288,29 @@ def test_api_bad_upload_then_good(app_server, clip, tmp_path):
     assert not out[1]  # the backwards top-k was not asked for: empty, not an update
     text = out[5].replace("**", "")
     assert f"visible {visible_tokens(0.5)}" in text
+
+
+def test_download_all_holds_what_it_lists(tmp_path):
+    """The zip of one analysis: every figure, the side-by-side video and analysis.json, which lists them."""
+    import zipfile
+
+    from videomae_viz.pipeline import Settings
+    from videomae_viz.ui.attention import default_query
+    from videomae_viz.ui.lab import download_all
+    from videomae_viz.ui.limits import Session
+    from videomae_viz.ui.presets import get_pipeline
+
+    pipeline = get_pipeline("embedded")
+    example = ROOT / "assets" / "examples" / "00_moving_left.mp4"
+    settings = Settings(mask_ratio=0.75, seed=2)
+    session = Session(preset="embedded", settings=settings, analysis=pipeline.analyze(example, settings),
+                      query=default_query(pipeline), clip=example.name)
+    with zipfile.ZipFile(download_all(session, progress=lambda *args, **kwargs: None)) as bundle:
+        names = set(bundle.namelist())
+        record = json.loads(bundle.read("analysis.json"))
+        assert bundle.read("side_by_side.mp4")[4:8] == b"ftyp" and bundle.read("attention.png")[:4] == b"\x89PNG"
+    assert names == set(record["files"]) | {"analysis.json"}
+    assert {"original.png", "masked.png", "prediction.png", "reconstruction.png", "interpolation.png",
+            "side_by_side.mp4", "attention.png", "relevance.png"} <= names
+    assert record["clip"] == example.name and record["mask_ratio"] == 0.75
+    assert record["reconstruction"]["psnr"] == round(session.analysis.reconstruction.psnr, 3)

@@ -126,7 +126,8 @@ def test_queue_is_bounded_and_model_events_share_two_workers(monkeypatch):
     demo = ui.build_demo()
     assert queued[-1] == {"max_size": 64, "default_concurrency_limit": 2}  # the layout's own call, after gradio's
     model_events = {fn.name: fn for fn in demo.fns.values() if fn.concurrency_id == "model"}
-    assert set(model_events) == {"analyze", "analyze_json", "compare_masking", "compare_strategies", "sweep"}
+    assert set(model_events) == {"analyze", "analyze_json", "compare_masking", "compare_strategies",
+                                 "download_all", "sweep"}
     assert all(fn.concurrency_limit == 2 for fn in model_events.values())
 
 
@@ -173,8 +174,8 @@ def test_zerogpu_decorates_the_handlers_that_run_a_model(monkeypatch):
     monkeypatch.setitem(sys.modules, "spaces", types.SimpleNamespace(GPU=gpu))
     on_gpu = handlers(ui.build_demo())
     decorated = {name for name, fn in on_gpu.items() if getattr(fn, "gpu_seconds", None)}
-    assert decorated == {"analyze", "analyze_json", "compare_masking", "compare_strategies", "sweep", "rerender",
-                         "pick_query"}, decorated
+    assert decorated == {"analyze", "analyze_json", "compare_masking", "compare_strategies", "download_all", "sweep",
+                         "rerender", "pick_query"}, decorated
     assert set(on_gpu) == set(plain)
     for name in decorated:
         assert on_gpu[name].__wrapped__ is plain[name]  # the same handler, only wrapped

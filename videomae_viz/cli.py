@@ -115,6 +115,13 @@ def run_clip(pipeline: VideoMAEPipeline, clip: str, settings: Settings, folder: 
         outputs = export_analysis(pipeline, analysis, folder, relevance_class=top1)
     timings["render"] = round(time.perf_counter() - render_start, 4)
     timings["total"] = round(time.perf_counter() - start, 4)
+    return analysis_record(pipeline, analysis, settings, clip, timings, outputs)
+
+
+def analysis_record(pipeline: VideoMAEPipeline, analysis: Analysis, settings: Settings, clip: str,
+                    timings: dict[str, float], outputs: dict[str, str]) -> dict:
+    """The CLI's JSON object for one analysis: models, settings, top-k, token counts, the decoder's and the fills'
+    masked-patch PSNR, the frames used, the reader's notes, timings and the files written."""
     rec = analysis.reconstruction
     return {
         "clip": clip,

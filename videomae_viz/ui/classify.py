@@ -3,6 +3,8 @@ when asked) and fill every panel."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gradio as gr
 import torch
 
@@ -40,7 +42,8 @@ def analyze(video: str | None, preset: str = DEFAULT_PRESET, mask_ratio: float =
     except (VideoReadError, ValueError, CheckpointError, TimeLimitError) as err:
         raise refuse(str(err)) from None
     folder = request_folder()
-    session = Session(preset=preset, settings=settings, analysis=analysis, query=default_query(pipeline))
+    session = Session(preset=preset, settings=settings, analysis=analysis, query=default_query(pipeline),
+                      clip=Path(video).name)
     reversed_labels = None
     if compare_backwards:
         with torch.inference_mode():

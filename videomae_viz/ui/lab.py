@@ -3,11 +3,14 @@ masking-ratio sweep."""
 
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 
+from ..cli import analysis_record, export_analysis
 from ..pipeline import Analysis, Settings, VideoMAEPipeline
 from ..reconstruction import Reconstruction
 from ..render import figure_to_array, heatmap_figure, lab_grid, side_by_side, strategies_figure, sweep_figure
@@ -104,6 +107,28 @@ def compare_strategies(session: Session | None, progress: gr.Progress = gr.Progr
     results = pipeline.compare_masking(pixel_values, session.settings)
     fig = strategies_figure(results, session.settings.mask_ratio)
     return request_png(figure_to_array(fig), request_folder(), "strategies"), compare_sentence(results)
+
+
+def download_all(session: Session | None, progress: gr.Progress = gr.Progress()) -> str:
+    """One zip of the analysis, for slides and rooms without a network: the lab's grids, the attention figures
+    (rollout, relevance of the top class), the side-by-side MP4 and ``analysis.json`` (the settings and numbers, as
+    the CLI prints them, with ``files`` listing what the zip holds) -> the zip's path."""
+    if session is None:
+        raise refuse("Run an analysis first.")
+    progress(0.0, desc="writing the figures and the video")
+    pipeline, analysis = get_pipeline(session.preset), session.analysis
+    folder = request_folder()
+    top1 = pipeline.class_id(analysis.labels[0][0]) if analysis.attention is not None else None
+    outputs = export_analysis(pipeline, analysis, folder / "files", relevance_class=top1)
+    record = analysis_record(pipeline, analysis, session.settings, session.clip, analysis.timings, outputs)
+    record["files"] = sorted(Path(path).name for path in outputs.values())
+    record["outputs"] = {name: Path(path).name for name, path in outputs.items()}
+    archive = folder / "videomae-lab.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for path in outputs.values():
+            bundle.write(path, Path(path).name)
+        bundle.writestr("analysis.json", json.dumps(record, indent=2) + "\n")
+    return str(archive)
 
 
 def sweep(session: Session | None, progress: gr.Progress = gr.Progress()) -> str:

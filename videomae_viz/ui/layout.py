@@ -12,7 +12,7 @@ from .api import analyze_json, compare_masking
 from .attention import MODES, pick_query, rerender, space_time
 from .classify import analyze, attention_controls
 from .gpu import on_gpu, preload
-from .lab import compare_strategies, sweep
+from .lab import compare_strategies, download_all, sweep
 from .limits import CACHE_SWEEP_SECONDS, SESSION_SECONDS, keep_seconds, max_file_size
 from .presets import default_preset, example_clips
 
@@ -70,6 +70,9 @@ def build_demo() -> gr.Blocks:
                             elem_id="side-by-side",
                             interactive=False, loop=True, buttons=["download"], height=240)
             error = gr.Image(label="Error per patch", elem_id="error", type="filepath", interactive=False)
+            with gr.Row():
+                zip_button = gr.Button("Download all: figures, the side-by-side video and the numbers (zip)")
+                zip_file = gr.File(label="Everything of this analysis", elem_id="download-all", interactive=False)
             gr.Markdown(explain.LAB)
             gr.Markdown(explain.STATS)
             compare_button = gr.Button("Compare the masking strategies (same clip, ratio and seed)")
@@ -116,6 +119,8 @@ def build_demo() -> gr.Blocks:
         gr.api(on_gpu(compare_masking), api_name="compare_masking", concurrency_limit=2, concurrency_id="model")
         space_time_button.click(space_time, session, [space_time_plot, space_time_text], api_visibility="private",
                                 concurrency_limit=4, concurrency_id="render")
+        zip_button.click(on_gpu(download_all), session, zip_file, api_visibility="private", concurrency_limit=2,
+                         concurrency_id="model")
         sweep_button.click(on_gpu(sweep), session, sweep_plot, api_visibility="private", concurrency_limit=2,
                            concurrency_id="model")
     demo.queue(max_size=64, default_concurrency_limit=2)

@@ -47,6 +47,7 @@ class Session:
     settings: Settings
     analysis: Analysis
     query: tuple[int, int, int]
+    clip: str = ""  # the analysed file's name, for the files a person downloads
 
 
 def max_file_size() -> str:
