@@ -314,3 +314,38 @@ def test_download_all_holds_what_it_lists(tmp_path):
             "side_by_side.mp4", "attention.png", "relevance.png"} <= names
     assert record["clip"] == example.name and record["mask_ratio"] == 0.75
     assert record["reconstruction"]["psnr"] == round(session.analysis.reconstruction.psnr, 3)
+
+
+def test_link_settings_are_read_and_bad_ones_reported():
+    from videomae_viz.ui.links import read
+
+    values, notices = read({"masking": "random", "ratio": "0.75", "seed": "3", "preset": "embedded"})
+    assert values == {"masking": "random", "ratio": 0.75, "seed": 3, "preset": "embedded"} and notices == []
+    values, notices = read({"masking": "spiral", "ratio": "2", "seed": "-1", "layer": "4", "example": "../x.mp4"})
+    assert values == {} and len(notices) == 5
+
+
+@pytest.mark.browser
+def test_browser_opens_a_lesson_link_and_runs_with_it(app_url):
+    from playwright.sync_api import expect, sync_playwright
+
+    example = json.loads((ROOT / "assets" / "examples" / "index.json").read_text())[0]["file"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{app_url}?masking=random&ratio=0.75&seed=3&example={example}&layer=99",
+                      wait_until="domcontentloaded", timeout=60_000)
+            expect(page.get_by_role("radio", name="random")).to_be_checked(timeout=30_000)
+            expect(page.locator("#link-notice")).to_contain_text("'layer' is not a setting")
+            page.locator("#video video").wait_for(state="attached", timeout=30_000)  # the example clip is loaded
+            page.locator("#run").click()
+            expect(page.locator("#counters")).to_contain_text(f"visible {REC_SLICES * PER_SLICE - int(0.75 * REC_SLICES * PER_SLICE)} ",
+                                                              timeout=60_000)
+            page.locator("#copy-link").click()
+            link = page.locator("#link textarea")
+            expect(link).to_have_value(re.compile(r"masking=random.*|.*masking=random"), timeout=10_000)
+            value = link.input_value()
+            assert "ratio=0.75" in value and "seed=3" in value and f"example={example}" in value, value
+        finally:
+            browser.close()

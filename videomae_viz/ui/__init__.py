@@ -6,6 +6,7 @@
 - ``classify``: the Analyse button and ``/analyze``: top-k (and the clip played backwards), then every panel filled;
 - ``api``: ``/analyze_json``, the CLI's JSON record of a clip for programs;
 - ``errors``: a refused request as one line for the page and the log;
+- ``links``: lesson links: settings read from the page's URL on load, and the "link to these settings" control;
 - ``gpu``: ZeroGPU: the handlers that run a model under ``@spaces.GPU`` where ``spaces`` is installed;
 - ``lab``: the masking lab: lab grid, error per patch, side-by-side video, counters, masking-ratio sweep;
 - ``attention``: the frame strip, attention maps and class relevance;

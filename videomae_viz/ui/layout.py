@@ -8,6 +8,7 @@ from .. import explain, memory
 from ..masking import STRATEGIES
 from ..pipeline import PRESETS
 from ..reconstruction import STATS_LEAK_FREE, STATS_MODES
+from . import links
 from .api import analyze_json, compare_masking
 from .attention import MODES, pick_query, rerender, space_time
 from .classify import analyze, attention_controls
@@ -56,6 +57,11 @@ def build_demo() -> gr.Blocks:
                 compare_backwards = gr.Checkbox(False, label="Also classify the clip played backwards",
                                                 info=explain.REVERSED)
                 run = gr.Button("Analyse", variant="primary", elem_id="run")
+                with gr.Row():
+                    link_button = gr.Button("Link to these settings", size="sm", elem_id="copy-link")
+                    link = gr.Textbox(label="Open it on every laptop in the room: same clip, mask and seed",
+                                      elem_id="link", buttons=["copy"], interactive=False)
+                link_notice = gr.Markdown(visible=False, elem_id="link-notice")
             with gr.Column(scale=3, min_width=360):
                 with gr.Row():
                     topk = gr.Label(label="Top-k classes", elem_id="topk", num_top_classes=10)
@@ -100,6 +106,8 @@ def build_demo() -> gr.Blocks:
         with gr.Tab("How VideoMAE works"):
             gr.Markdown(explain.PIPELINE)
 
+        demo.load(links.on_load, None, [video, preset, ratio, masking, seed, link_notice])
+        link_button.click(None, [video, preset, ratio, masking, seed], link, js=links.COPY_LINK_JS)
         run.click(on_gpu(analyze),
                   [video, preset, ratio, masking, seed, start, end, stride, top_k, stats, compare_backwards],
                   [topk, topk_reversed, lab, side, error, counters, strip, attention, session], api_name="analyze",
