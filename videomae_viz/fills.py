@@ -3,8 +3,8 @@
 Each fill reads the visible pixels only, never a hidden one:
 - ``mean_fill``: the mean colour of the visible patches of the frame;
 - ``interpolation_fill``: Gaussian normalised convolution of the visible pixels (a weighted blur that ignores the
-  holes), spatial or spatio-temporal, its widths chosen per clip by hiding some *visible* patches and scoring how well
-  the rest predict them;
+  holes), spatial or spatio-temporal, its widths chosen per clip by hiding the *visible* patches a quarter at a time
+  and scoring how well the rest predict them;
 - ``copy_fill``: each hidden patch copied from the nearest time slice where the same patch position is visible. That
   is the shortcut random masking leaves open and tube masking closes.
 
@@ -26,7 +26,7 @@ from .patches import patchify, tokens_to_pixels, unpatchify
 # Candidate widths of the interpolation: spatial sigma in pixels, temporal sigma in frames (0 = each frame alone).
 SPATIAL_SIGMAS = (1.5, 3.0, 6.0, 12.0, 24.0)
 TEMPORAL_SIGMAS = (0.0, 2.0, 6.0)
-VALIDATION_SHARE = 0.25  # of the visible units hidden to choose the widths
+VALIDATION_FOLDS = 4  # the visible units are hidden a quarter at a time to choose the widths
 VALIDATION_SEED = 0
 
 
@@ -77,14 +77,15 @@ def _validation_units(mask: Tensor, grid: tuple[int, int, int]) -> Tensor:
     return ids.flatten()
 
 
-def _held_out(mask: Tensor, grid: tuple[int, int, int]) -> Tensor:
-    """(N,) bool: visible tokens hidden to score the widths, about ``VALIDATION_SHARE`` of the visible units."""
+def _folds(mask: Tensor, grid: tuple[int, int, int]) -> list[Tensor]:
+    """``VALIDATION_FOLDS`` disjoint sets of visible tokens, (N,) bool each, that together cover every visible unit
+    (``_validation_units``) once; a fixed shuffle decides which unit goes where."""
     units = _validation_units(mask, grid).flatten()
     visible_units = units[~mask].unique()
-    count = max(1, round(VALIDATION_SHARE * len(visible_units))) if len(visible_units) > 1 else 0
     gen = torch.Generator().manual_seed(VALIDATION_SEED)
-    chosen = visible_units[torch.randperm(len(visible_units), generator=gen)[:count]]
-    return torch.isin(units, chosen) & ~mask
+    shuffled = visible_units[torch.randperm(len(visible_units), generator=gen)]
+    folds = [shuffled[i::VALIDATION_FOLDS] for i in range(min(VALIDATION_FOLDS, len(shuffled)))]
+    return [torch.isin(units, fold) & ~mask for fold in folds] if len(shuffled) > 1 else []
 
 
 @dataclass(frozen=True)
@@ -103,16 +104,18 @@ def _masked_mse(a: Tensor, b: Tensor, region: Tensor) -> float:
 
 def choose_widths(pixels: Tensor, mask: Tensor, config: VideoMAEConfig,
                   temporal: tuple[float, ...] = TEMPORAL_SIGMAS) -> Widths:
-    """The widths that best predict some visible patches from the other visible ones. Reads visible pixels only."""
-    held = _held_out(mask, config.grid)
-    if not held.any():
+    """The widths that best predict the visible patches from the other visible ones, each fold of them hidden in
+    turn (``_folds``), squared errors summed over the folds. Reads visible pixels only."""
+    folds = _folds(mask, config.grid)
+    if not folds:
         return Widths(SPATIAL_SIGMAS[len(SPATIAL_SIGMAS) // 2], temporal[0])
-    known = (~tokens_to_pixels(mask | held, config)).to(pixels.dtype)[:, None]  # (T, 1, H, W)
-    region = tokens_to_pixels(held, config)[:, None]  # (T, 1, H, W) bool
+    setups = [((~tokens_to_pixels(mask | held, config)).to(pixels.dtype)[:, None],  # (T, 1, H, W) known pixels
+               tokens_to_pixels(held, config)[:, None]) for held in folds]  # (T, 1, H, W) bool, scored pixels
     scores = {}
     for s in SPATIAL_SIGMAS:
         for tau in temporal:
-            scores[Widths(s, tau)] = _masked_mse(_normalised_convolution(pixels, known, s, tau), pixels, region)
+            scores[Widths(s, tau)] = sum(_masked_mse(_normalised_convolution(pixels, known, s, tau), pixels, region)
+                                         for known, region in setups)
     return min(scores, key=scores.get)
 
 
