@@ -57,11 +57,12 @@ def test_the_model_card_is_written_from_the_records(tmp_path):
     recipe = Recipe()
     (folder / "training.json").write_text(json.dumps({"recipe": recipe.__dict__, "threads": 2, "torch": "2.13.0",
                                                       "seconds_this_run": 5432.1}))
-    row = {"psnr": 20.123, "mean_fill": 18.0, "interpolation": 19.5, "best_interpolation": 19.9, "copy": None,
-           "clips": 8, "over_mean_fill": 2.123, "over_interpolation": 0.623, "over_best_interpolation": 0.223}
+    row = {"psnr": 20.123, "mean_fill": 18.0, "interpolation": 19.5, "best_width": 19.7, "best_interpolation": 19.9,
+           "copy": None, "clips": 8, "over_mean_fill": 2.123, "over_interpolation": 0.623, "over_best_width": 0.423,
+           "over_best_interpolation": 0.223}
     metrics = {"real": {f"{s} {r}": row for s, r in MASKINGS}}
     text = write_card(folder, metrics).read_text()
-    assert "| real (8) | tube 0.9 | 20.12 | 18.00 | 19.50 | 19.90 | +2.12 | +0.62 | +0.22 |" in text
+    assert "| real (8) | tube 0.9 | 20.12 | 18.00 | 19.50 | 19.70 | 19.90 | +2.12 | +0.62 | +0.42 | +0.22 |" in text
     assert f"{recipe.steps} steps of {recipe.batch} clips" in text and "90.5 minutes" in text
     for video in footage.HELD_OUT_VIDEOS:
         assert video.path.name in text

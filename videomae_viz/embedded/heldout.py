@@ -89,17 +89,17 @@ def _masked_psnr(frames: torch.Tensor, original: torch.Tensor, mask: torch.Tenso
     return psnr(float(error[mask].mean()))
 
 
-def best_interpolation_psnr(pixels: torch.Tensor, mask: torch.Tensor, config) -> float:
-    """The best masked-patch PSNR of the interpolation over the candidate widths, chosen with the hidden pixels
-    known: what smoothing could reach at best (a bound, not a method). pixels (T, 3, H, W) in [0, 1]."""
-    return max(_masked_psnr(interpolation_fill(pixels, mask, config, Widths(s, t)), pixels, mask, config)
-               for s in SPATIAL_SIGMAS for t in TEMPORAL_SIGMAS)
+def candidate_psnrs(pixels: torch.Tensor, mask: torch.Tensor, config) -> list[float]:
+    """The masked-patch PSNR of the interpolation at every candidate width, scored with the hidden pixels known:
+    the best of them is what smoothing could reach (a bound, not a method). pixels (T, 3, H, W) in [0, 1]."""
+    return [_masked_psnr(interpolation_fill(pixels, mask, config, Widths(s, t)), pixels, mask, config)
+            for s in SPATIAL_SIGMAS for t in TEMPORAL_SIGMAS]
 
 
 def _fill_scores(pixels: torch.Tensor, mask: torch.Tensor, config) -> dict[str, float]:
     return {"mean": _masked_psnr(mean_fill(pixels, mask, config), pixels, mask, config),
             "interpolation": _masked_psnr(interpolation_fill(pixels, mask, config), pixels, mask, config),
-            "best_interpolation": best_interpolation_psnr(pixels, mask, config)}
+            "best_interpolation": max(candidate_psnrs(pixels, mask, config))}
 
 
 @torch.inference_mode()
