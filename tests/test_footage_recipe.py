@@ -56,7 +56,8 @@ def test_the_model_card_is_written_from_the_records(tmp_path):
     (folder / "config.json").write_text(json.dumps(CONFIG.replace(architectures=("VideoMAEForPreTraining",)).to_dict()))
     recipe = Recipe()
     (folder / "training.json").write_text(json.dumps({"recipe": recipe.__dict__, "threads": 2, "torch": "2.13.0",
-                                                      "seconds_this_run": 5432.1}))
+                                                      "seconds_this_run": 99.0,
+                                                      "train_seconds": 5432.1}))
     row = {"psnr": 20.123, "mean_fill": 18.0, "interpolation": 19.5, "best_width": 19.7, "best_interpolation": 19.9,
            "copy": None, "clips": 8, "over_mean_fill": 2.123, "over_interpolation": 0.623, "over_best_width": 0.423,
            "over_best_interpolation": 0.223}

@@ -147,8 +147,8 @@ The weights are derived from CC-BY-SA material among the above; they are shared 
 learning rate {recipe["lr"]}, cosine schedule after {recipe["warmup"]} warm-up steps, float32. Each step masks its
 batch one way: 90% tube (40% of steps), 75% random (30%), 75% tube, 90% random (10% each), 50% tube or random (5%
 each); MSE on the raw pixels of the masked patches. {training["threads"]} CPU threads, torch {training["torch"]}:
-{training["seconds_this_run"] / 60:.1f} minutes for the run, data preparation included (the wall time of the run
-that made these weights; see `docs/embedded-model-experiments.md` for what else ran beside it).
+{training["train_seconds"] / 60:.1f} minutes of training, summed over the runs that resumed it (data preparation
+aside; see `docs/embedded-model-experiments.md` for what else ran beside it).
 
 ## Metrics
 
