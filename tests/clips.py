@@ -20,6 +20,8 @@ import numpy as np
 from av.stream import Disposition
 from PIL import Image
 
+from videomae_viz.video_io import Clip
+
 GRID_ROWS, GRID_COLS = 3, 4
 MAX_INDEX = 2 ** (GRID_ROWS * GRID_COLS) - 1
 BAR_COLOURS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))
@@ -273,3 +275,10 @@ def write_sparse_clip(path: str | Path, *, frames: int = 3, seconds_apart: float
     _restamp(chunk, path, schedule)
     chunk.unlink()
     return path
+
+
+def assert_frames_match_indices(clip: Clip, modulo: int | None = None) -> None:
+    """Each returned frame shows the pattern of the index the clip reports for it."""
+    shown = [read_index(frame) for frame in clip.frames]
+    expected = [i % modulo if modulo else i for i in clip.indices]
+    assert shown == expected

@@ -8,32 +8,20 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.clips import (
+    assert_frames_match_indices,
     bar_colours,
     pattern_frame,
     read_index,
-    write_audio,
-    write_blanked_payload,
     write_clip,
-    write_image,
-    write_truncated,
-    write_unknown_codec,
-    write_y4m_header,
 )
 from videomae_viz import video_io
-from videomae_viz.video_io import Clip, VideoReadError, read_video, sample_indices, sampler, write_mp4
+from videomae_viz.video_io import VideoReadError, read_video, sample_indices, sampler
 
 X265 = {"x265-params": "log-level=none"}
-
-
-def assert_frames_match_indices(clip: Clip, modulo: int | None = None) -> None:
-    """Each returned frame shows the pattern of the index the clip reports for it."""
-    shown = [read_index(frame) for frame in clip.frames]
-    expected = [i % modulo if modulo else i for i in clip.indices]
-    assert shown == expected
 
 
 # --- sample_indices -------------------------------------------------------------------------------------------------
@@ -342,168 +330,3 @@ def test_ten_minute_clip_dense_window(long_clip):
 def test_timeout_is_enforced(long_clip):
     with pytest.raises(VideoReadError, match="longer than the 0.05 s limit"):
         read_video(long_clip, 16, timeout=0.05)
-
-
-# --- bad inputs ------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def mp4s(tmp_path_factory) -> dict[str, Path]:
-    """A small MP4 with its index at the end (the default) and one with it at the front (faststart)."""
-    folder = tmp_path_factory.mktemp("mp4s")
-    return {
-        "moov-at-end": write_clip(folder / "end.mp4", n_frames=100, size=(160, 120)),
-        "faststart": write_clip(
-            folder / "front.mp4", n_frames=100, size=(160, 120), container_options={"movflags": "+faststart"}
-        ),
-    }
-
-
-def _bad_file(kind: str, folder: Path, mp4s: dict[str, Path]) -> Path:
-    target = folder / "upload.mp4"
-    if kind == "empty":
-        target.write_bytes(b"")
-    elif kind == "random bytes":
-        target.write_bytes(np.random.default_rng(0).bytes(20_000))
-    elif kind == "text":
-        target.write_text("This is not a video.\n" * 50)
-    elif kind in ("PNG", "JPEG", "WebP", "BMP", "TIFF"):
-        write_image(target, kind)
-    elif kind == "AAC audio":
-        write_audio(folder / "upload.m4a", "aac").rename(target)
-    elif kind == "MP3 audio":
-        write_audio(folder / "upload.mp3", "mp3").rename(target)
-    elif kind == "WAV audio":
-        write_audio(folder / "upload.wav", "pcm_s16le").rename(target)
-    elif kind == "MP3 with cover art":
-        write_audio(folder / "upload.mp3", "mp3", cover=True).rename(target)
-    elif kind == "truncated (index at the end)":
-        write_truncated(mp4s["moov-at-end"], target, 0.5)
-    elif kind == "truncated inside the index":
-        write_truncated(mp4s["faststart"], target, 0.05)
-    elif kind == "no decodable frame":
-        write_blanked_payload(mp4s["faststart"], target)
-    elif kind == "absurd dimensions":
-        write_y4m_header(target, 16000, 16000)
-    elif kind == "absurd aspect":
-        write_y4m_header(target, 20000, 8)
-    elif kind == "unknown codec":
-        write_unknown_codec(folder / "upload.avi").rename(target)
-    elif kind == "folder":
-        target.mkdir()
-    elif kind != "missing":
-        raise AssertionError(kind)
-    return target
-
-
-BAD_FILES = {
-    "empty": "the file is empty",
-    "random bytes": "not a video: the file format was not recognised",
-    "text": "not a video: it is a text file",
-    "PNG": "not a video: it is a PNG image",
-    "JPEG": "not a video: it is a JPEG image",
-    "WebP": "not a video: it is a WebP image",
-    "BMP": "not a video: it is a BMP image",
-    "TIFF": "not a video: it is a TIFF image",
-    "AAC audio": "no video stream (audio only)",
-    "MP3 audio": "no video stream (audio only)",
-    "WAV audio": "no video stream (audio only)",
-    "MP3 with cover art": "no video stream (audio with a cover picture)",
-    "truncated (index at the end)": "the file is truncated or corrupt",
-    "truncated inside the index": "the file is truncated or corrupt",
-    "no decodable frame": "the file is truncated or corrupt: no frame could be decoded",
-    "absurd dimensions": "absurd dimensions: 16000x16000",
-    "absurd aspect": "absurd dimensions: 20000x8",
-    "unknown codec": "unsupported codec",
-    "folder": "it is a folder, not a video file",
-    "missing": "the file does not exist",
-}
-
-
-@pytest.mark.parametrize("kind", BAD_FILES)
-def test_bad_input_raises_a_clear_reason(tmp_path, mp4s, kind):
-    path = _bad_file(kind, tmp_path, mp4s)
-    with pytest.raises(VideoReadError) as caught:
-        read_video(path)
-    message = str(caught.value)
-    assert message.startswith(BAD_FILES[kind])
-    assert "\n" not in message and "Errno" not in message and len(message) < 160
-
-
-def test_half_of_a_faststart_mp4_gives_frames_from_the_part_that_decodes(tmp_path, mp4s):
-    path = write_truncated(mp4s["faststart"], tmp_path / "half.mp4", 0.5)
-    clip = read_video(path, 8)
-    assert clip.frames.shape == (8, 120, 160, 3)
-    assert_frames_match_indices(clip)
-    assert len(set(clip.indices)) == 8 and list(clip.indices) == sorted(clip.indices)
-    assert clip.indices[-1] < 60  # the second half is gone...
-    assert clip.indices[-1] - clip.indices[0] > 15  # ...but the samples spread over what is left
-    assert len(clip.notes) == 1 and clip.notes[0].startswith("the file seems truncated")
-
-
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data())
-def test_damaged_files_give_frames_or_video_read_error(tmp_path, mp4s, data):
-    """Nothing but VideoReadError escapes, whatever bytes are flipped or cut."""
-    source = mp4s[data.draw(st.sampled_from(sorted(mp4s)))].read_bytes()
-    damaged = bytearray(source[: data.draw(st.integers(1, len(source)))])
-    for _ in range(data.draw(st.integers(0, 20))):
-        damaged[data.draw(st.integers(0, len(damaged) - 1))] = data.draw(st.integers(0, 255))
-    path = tmp_path / "damaged.mp4"
-    path.write_bytes(bytes(damaged))
-    try:
-        clip = read_video(path, 4, timeout=10)
-    except VideoReadError as err:
-        assert str(err) and "\n" not in str(err)
-    else:
-        assert clip.frames.shape[0] == 4 and clip.frames.ndim == 4 and clip.frames.dtype == np.uint8
-        assert len(clip.indices) == len(clip.times) == 4
-
-
-# --- write_mp4 -------------------------------------------------------------------------------------------------------
-
-
-def _smooth_frames(count: int, height: int, width: int) -> np.ndarray:
-    ys, xs = np.mgrid[0:height, 0:width]
-    frames = []
-    for t in range(count):
-        r = 128 + 100 * np.sin(xs / 9 + t / 3)
-        g = 128 + 100 * np.cos(ys / 7 - t / 4)
-        b = 60 + 40 * np.sin((xs + ys) / 11)
-        frames.append(np.stack([r, g, b], axis=-1))
-    return np.clip(np.array(frames), 0, 255).astype(np.uint8)
-
-
-def test_write_mp4_round_trip(tmp_path):
-    frames = _smooth_frames(12, 61, 97)
-    path = write_mp4(frames, tmp_path / "out.mp4", fps=8)
-    assert path == tmp_path / "out.mp4"
-    data = path.read_bytes()
-    assert data.index(b"moov") < data.index(b"mdat")  # faststart
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        assert stream.codec_context.name == "h264" and stream.format.name == "yuv420p"
-        assert (stream.width, stream.height) == (98, 62)
-        assert stream.average_rate == 8 and stream.frames == 12
-    clip = read_video(path, 12)
-    assert clip.indices == tuple(range(12))
-    assert clip.frames.shape == (12, 62, 98, 3)
-    mse = ((clip.frames[:, :61, :97].astype(float) - frames) ** 2).mean()
-    assert 10 * np.log10(255**2 / mse) > 32  # PSNR in dB; 4:2:0 chroma alone costs this pattern 36 dB
-    assert np.abs(clip.frames[:, 61, :97].astype(int) - frames[:, 60]).mean() < 6  # padding repeats the edge row
-    assert np.abs(clip.frames[:, :61, 97].astype(int) - frames[:, :, 96]).mean() < 6  # ...and column
-
-
-def test_write_mp4_keeps_colours(tmp_path):
-    colours = np.array([(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0)], np.uint8)
-    frames = np.broadcast_to(colours[:, None, None, :], (5, 32, 48, 3))
-    clip = read_video(write_mp4(frames, tmp_path / "colours.mp4"), 5)
-    assert np.abs(clip.frames.reshape(5, -1, 3).mean(axis=1) - colours).max() < 6
-
-
-@pytest.mark.parametrize(
-    "frames", [np.zeros((4, 8, 8), np.uint8), np.zeros((4, 8, 8, 3), np.float32), np.zeros((0, 8, 8, 3), np.uint8)]
-)
-def test_write_mp4_rejects_bad_arrays(tmp_path, frames):
-    with pytest.raises(ValueError):
-        write_mp4(frames, tmp_path / "bad.mp4")
