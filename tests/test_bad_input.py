@@ -30,14 +30,15 @@ from tests.clips import (
 )
 from tests.server import analyze
 from videomae_viz.masking import masked_count
-from videomae_viz.pipeline import Settings, VideoMAEPipeline
+from videomae_viz.pipeline import PRESETS, Settings, VideoMAEPipeline
 from videomae_viz.video_io import VideoReadError, read_video
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG = json.loads((ROOT / "assets" / "motion-tiny" / "config.json").read_text())
+CONFIG = json.loads((ROOT / "assets" / PRESETS["embedded"].classifier / "config.json").read_text())
+RECONSTRUCTOR = json.loads((ROOT / "assets" / PRESETS["embedded"].reconstructor / "config.json").read_text())
 LABELS = set(CONFIG["id2label"].values())
-GRID = (CONFIG["num_frames"] // CONFIG["tubelet_size"], CONFIG["image_size"] // CONFIG["patch_size"],
-        CONFIG["image_size"] // CONFIG["patch_size"])
+GRID = (RECONSTRUCTOR["num_frames"] // RECONSTRUCTOR["tubelet_size"],  # the masking lab's tokens
+        RECONSTRUCTOR["image_size"] // RECONSTRUCTOR["patch_size"], RECONSTRUCTOR["image_size"] // RECONSTRUCTOR["patch_size"])
 TOKENS = math.prod(GRID)
 X265 = {"x265-params": "log-level=none"}
 
@@ -209,8 +210,9 @@ def test_odd_clip_is_analysed(name, tmp_path, pipeline):
         assert not any("repeated" in n or "truncated" in n for n in clip.notes), clip.notes
     else:
         assert any(n.startswith(note) for n in clip.notes), clip.notes
-    side = CONFIG["image_size"]
-    assert analysis.frames.shape == analysis.classifier_frames.shape == (CONFIG["num_frames"], side, side, 3)
+    side, rec_side = CONFIG["image_size"], RECONSTRUCTOR["image_size"]
+    assert analysis.classifier_frames.shape == (CONFIG["num_frames"], side, side, 3)
+    assert analysis.frames.shape == (RECONSTRUCTOR["num_frames"], rec_side, rec_side, 3)
     names = [label for label, _ in analysis.labels]
     scores = [score for _, score in analysis.labels]
     assert len(names) == 3 and set(names) <= LABELS and scores == sorted(scores, reverse=True)

@@ -22,9 +22,10 @@ import pytest
 from tests.clips import write_clip
 from tests.server import ROOT, SETTINGS, analyze
 from videomae_viz.masking import masked_count
+from videomae_viz.pipeline import PRESETS
 
 ARTIFACT = ROOT / "tests" / "artifacts" / "load.json"
-CONFIG = json.loads((ROOT / "assets" / "motion-tiny" / "config.json").read_text())
+CONFIG = json.loads((ROOT / "assets" / PRESETS["embedded"].reconstructor / "config.json").read_text())  # the lab's grid
 GRID = (CONFIG["num_frames"] // CONFIG["tubelet_size"], CONFIG["image_size"] // CONFIG["patch_size"],
         CONFIG["image_size"] // CONFIG["patch_size"])
 USERS = 8

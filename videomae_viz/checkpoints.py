@@ -28,6 +28,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 EMBEDDED: dict[str, Path] = {
     "motion-tiny": ASSETS / "motion-tiny",
     "motion-tiny-pretrain": ASSETS / "motion-tiny-pretrain",
+    "video-tiny-pretrain": ASSETS / "video-tiny-pretrain",
 }
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")

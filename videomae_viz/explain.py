@@ -4,17 +4,18 @@ INTRO = """\
 # VideoMAE lab
 Upload a short clip (or pick an example) and press **Analyse**. You will see what a **VideoMAE** classifier
 predicts, how its masked autoencoder rebuilds the clip from a small fraction of its patches, and where its
-attention goes. The default model is a tiny VideoMAE we trained on generated motion clips (8 motions such as
-*moving left* or *rotating clockwise*); it runs offline on a CPU in about a second. It answers with the average
-over 8 mirrored and transposed views of the clip. It is reliable on the four translations (99-100% of held-out
-clips right) and less so on growing, shrinking and the *sense* of a rotation (89-96%; one view alone: 71-92%; see
-its model card in `assets/`): a small model's limits, shown as they are.
+attention goes. The default models are two tiny VideoMAEs we trained ourselves; they run offline on a CPU. The
+**masked autoencoder** was trained on real footage and photographs: the first examples are scenes it never saw.
+The **classifier** knows 8 generated motions (such as *moving left* or *rotating clockwise*), so its labels mean
+something only for clips like the generated examples; it answers with the average over 8 mirrored and transposed
+views of the clip (95.5% of held-out generated clips right). Their model cards in `assets/` give every number.
 """
 
 PIPELINE = """\
 **How VideoMAE works, step by step**
 1. **Patchify.** The clip (16 frames) is cut into *tubelets*: 2 frames x 16 x 16 pixels in the MCG-NJU models,
-   4 frames x 12 x 12 pixels in the embedded one. Each becomes one token.
+   4 frames x 12 x 12 pixels in the embedded classifier, 4 x 8 x 8 in the embedded
+   reconstructor. Each becomes one token.
 2. **Tube masking.** A random 90% of the positions are hidden, and the *same* positions stay hidden in every
    frame. (With random per-frame masking a hidden patch is usually visible in the next frame, so the task would
    be copying, not understanding.)

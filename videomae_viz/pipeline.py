@@ -49,7 +49,9 @@ _KINETICS = "16 frames 4 apart in a window centred in the clip (VideoMAE's Kinet
 _SSV2 = "16 frames spread evenly over the clip (VideoMAE's Something-Something sampling)"
 # The MCG-NJU checkpoints are CC-BY-NC-4.0 and need the hub (or its cache).
 PRESETS: dict[str, Preset] = {
-    "embedded": Preset("motion-tiny", "motion-tiny-pretrain", None, _GENERATED),
+    "embedded": Preset("motion-tiny", "video-tiny-pretrain", 4,
+                       "16 frames 4 apart in a window centred in the clip, as the reconstructor was trained on real "
+                       "footage (a clip shorter than that window is spread evenly)"),
     "embedded-motion": Preset("motion-tiny", "motion-tiny-pretrain", None, _GENERATED),
     "videomae-base-kinetics": Preset("MCG-NJU/videomae-base-finetuned-kinetics", "MCG-NJU/videomae-base", 4, _KINETICS),
     "videomae-base-ssv2": Preset("MCG-NJU/videomae-base-finetuned-ssv2", "MCG-NJU/videomae-base-ssv2", None, _SSV2),

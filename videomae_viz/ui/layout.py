@@ -106,7 +106,7 @@ def build_demo() -> gr.Blocks:
         with gr.Tab("How VideoMAE works"):
             gr.Markdown(explain.PIPELINE)
 
-        demo.load(links.on_load, None, [video, preset, ratio, masking, seed, link_notice])
+        demo.load(links.on_load, None, [video, preset, ratio, masking, seed, link_notice], api_visibility="private")
         link_button.click(None, [video, preset, ratio, masking, seed], link, js=links.COPY_LINK_JS)
         run.click(on_gpu(analyze),
                   [video, preset, ratio, masking, seed, start, end, stride, top_k, stats, compare_backwards],
