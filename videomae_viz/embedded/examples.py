@@ -10,7 +10,6 @@ embedded classifier knows generated motions only) and ``description`` says what 
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from pathlib import Path
@@ -60,13 +59,8 @@ def write_examples(folder: Path, work: Path) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m videomae_viz.embedded.examples",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="the examples folder (assets/examples)")
-    parser.add_argument("--work", type=Path, required=True, help="the reconstructor recipe's work folder")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    footage.prepare(args.work / "data")
+    args = footage.parse_with_data(argv, "videomae_viz.embedded.examples", __doc__, "out",
+                                   "the examples folder (assets/examples)")
     for item in write_examples(args.out, args.work):
         log.info("%s: %s", item["file"], item.get("description") or item["label"])
 

@@ -18,6 +18,7 @@ photographs with a short side of ``PHOTO_SIDE``) so training never touches a cod
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import logging
 import shutil
@@ -173,6 +174,18 @@ def prepare(folder: Path) -> None:
         out = folder / "photos" / f"{photo.name}.npy"
         if not out.exists():
             np.save(out, _shrink(_load_image(photo.source), PHOTO_SIDE))
+
+
+def parse_with_data(argv: list[str] | None, module: str, doc: str, folder: str, folder_help: str) -> argparse.Namespace:
+    """The command line of a tool that works on the reconstructor recipe's data: ``--FOLDER`` (what it writes or
+    reads) and ``--work`` (the recipe's work folder). Sets up logging and decodes the data there if needed."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.splitlines()[0])
+    parser.add_argument(f"--{folder}", type=Path, required=True, help=folder_help)
+    parser.add_argument("--work", type=Path, required=True, help="the reconstructor recipe's work folder")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    prepare(args.work / "data")
+    return args
 
 
 def load_videos(folder: Path) -> list[np.ndarray]:

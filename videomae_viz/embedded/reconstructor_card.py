@@ -9,7 +9,6 @@ the clip). The card's numbers come from ``metrics.json`` and ``training.json``; 
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from pathlib import Path
@@ -175,14 +174,9 @@ set; "best per clip" picks the best candidate for each clip. They bound what smo
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m videomae_viz.embedded.reconstructor_card",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, required=True, help="the folder the recipe wrote")
-    parser.add_argument("--work", type=Path, required=True, help="the recipe's work folder (held-out data)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    args = footage.parse_with_data(argv, "videomae_viz.embedded.reconstructor_card", __doc__, "model",
+                                   "the folder the recipe wrote")
     torch.set_num_threads(2)
-    footage.prepare(args.work / "data")
     metrics = evaluate(args.model, args.work)
     (args.model / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     log.info("wrote %s", write_card(args.model, metrics))
