@@ -1,6 +1,8 @@
-"""The shipped embedded pair (assets/): it loads offline, recognises motion, uses time, reconstructs better than the
-baseline, and its example clips are labelled as their index says. A handful of clips each, so this stays fast; the
-full 800-clip numbers come from ``python -m videomae_viz.embedded.evaluate`` and live in the model cards."""
+"""The shipped generated-motion pair (assets/motion-tiny*): it loads offline, recognises motion, uses time, and its
+generated example clips are labelled as their index says. Its reconstructor is level with the mean-colour fill (its
+model card); the default reconstructor's margins are tested in test_reconstructor.py. A handful of clips each, so
+this stays fast; the full 800-clip numbers come from ``python -m videomae_viz.embedded.evaluate`` and live in the
+model cards."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from videomae_viz.config import VideoMAEConfig
 from videomae_viz.embedded.evaluate import predict
 from videomae_viz.embedded.synthetic import LABELS, OPPOSITE, make_dataset
 from videomae_viz.embedded.train import EVAL_SEED, augment
-from videomae_viz.pipeline import Settings, VideoMAEPipeline
+from videomae_viz.pipeline import VideoMAEPipeline
 from videomae_viz.views import VIEWS
 
 pytestmark = pytest.mark.slow  # the shipped models end to end, on held-out clips and through the CLI
@@ -96,18 +98,6 @@ def test_time_reversal_flips_the_prediction(pipeline, held_out):
     opposite = np.array([LABELS.index(OPPOSITE[name]) for name in LABELS])
     flipped = float((backward == opposite[forward]).mean())
     assert flipped >= 0.9, flipped  # as answered: 22 of 24 here, 96.25% of 800 (one view: 89.1%); issue 3 asks 90%
-
-
-def test_reconstruction_beats_the_mean_colour_baseline(pipeline, held_out):
-    clips, _ = held_out
-    gains = []
-    for seed, clip in enumerate(clips[:8]):
-        x = pipeline.reconstructor_processor(clip)["pixel_values"]
-        rec = pipeline.reconstruct(x, Settings(mask_ratio=0.9, masking="tube", seed=seed))
-        gains.append(rec.psnr - rec.baseline_psnr)
-    # Measured: +0.13 dB on these 8 clips (6 of 8 above the baseline), +0.04 dB on 800 (63% above). Issue 3's +3 dB
-    # is not reached (docs/embedded-model-experiments.md, "Reconstruction").
-    assert np.mean(gains) > 0.0, gains
 
 
 def test_cli_labels_the_examples_as_their_index_says(tmp_path):
