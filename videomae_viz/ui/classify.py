@@ -31,7 +31,7 @@ def analyze(video: str | None, preset: str = DEFAULT_PRESET, mask_ratio: float =
     the error map, the counters, the frame strip, the attention map and the session (the page's state)."""
     if not video:
         raise refuse("Upload a clip or pick an example first.")
-    progress(0.0, desc=f"loading the {preset} weights (once per server; a hub preset may download them first)")
+    progress(0.0, desc=f"preparing the {preset} models (their first use loads the weights; a hub preset may download them)")
     pipeline = get_pipeline(preset)
     try:
         settings = Settings(mask_ratio=float(mask_ratio), masking=masking, seed=int(seed or 0), top_k=int(top_k),
