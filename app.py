@@ -1,7 +1,7 @@
 """Start the VideoMAE lab: ``python app.py [--host HOST] [--port PORT]``.
 
 Host and port also come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT; the default model preset from
-VIDEOMAE_VIZ_PRESET (the embedded model, which works offline).
+VIDEOMAE_VIZ_PRESET (the embedded models, which work offline); the device from VIDEOMAE_VIZ_DEVICE (auto: CUDA when there).
 """
 
 import argparse
