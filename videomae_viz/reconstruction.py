@@ -72,6 +72,16 @@ def psnr(mse: float) -> float:
     return 10.0 * math.log10(1.0 / max(mse, 1e-12))
 
 
+def token_errors(frames: Tensor, original: Tensor, config: VideoMAEConfig) -> Tensor:
+    """Mean squared error per token of (T, 3, H, W) frames against the original -> (N,) float."""
+    return (patchify(frames[None], config)[0] - patchify(original[None], config)[0]).square().mean(dim=1)
+
+
+def masked_psnr(frames: Tensor, original: Tensor, mask: Tensor, config: VideoMAEConfig) -> float:
+    """PSNR of (T, 3, H, W) frames in [0, 1] over the pixels of the masked tokens, mask (N,) bool."""
+    return psnr(float(token_errors(frames, original, config)[mask].mean()))
+
+
 def reconstruct(logits: Tensor, pixel_values: Tensor, mask: Tensor, config: VideoMAEConfig,
                 image_mean: tuple[float, ...], image_std: tuple[float, ...],
                 stats: str = STATS_LEAK_FREE) -> Reconstruction:
@@ -99,11 +109,8 @@ def reconstruct(logits: Tensor, pixel_values: Tensor, mask: Tensor, config: Vide
     def to_pixels(patches: Tensor) -> Tensor:  # (N, P) target space -> (T, 3, H, W) in [0, 1]
         return target_to_input_pixels(unpatchify(patches[None], config)[0], image_mean, image_std).clamp(0, 1)
 
-    def token_error(frames: Tensor) -> Tensor:  # (T, 3, H, W) -> (N,) mean squared error against the original
-        return (patchify(frames[None], config)[0] - patchify(original[None], config)[0]).square().mean(dim=1)
-
-    def masked_psnr(frames: Tensor) -> float | None:
-        return psnr(float(token_error(frames)[mask].mean())) if scored else None
+    def score(frames: Tensor) -> float | None:
+        return masked_psnr(frames, original, mask, config) if scored else None
 
     original, predicted = to_pixels(target), to_pixels(full)
     scored = bool(mask.any())
@@ -111,6 +118,6 @@ def reconstruct(logits: Tensor, pixel_values: Tensor, mask: Tensor, config: Vide
     interpolation = interpolation_fill(original, mask, config) if scored else original
     copied, was_copied = copy_fill(original, mask, config)
     return Reconstruction(original=original, predicted=predicted, baseline=baseline, interpolation=interpolation,
-                          mask=mask, patch_error=token_error(predicted), psnr=masked_psnr(predicted),
-                          baseline_psnr=masked_psnr(baseline), interpolation_psnr=masked_psnr(interpolation),
-                          copy_psnr=masked_psnr(copied) if bool(was_copied.any()) else None)
+                          mask=mask, patch_error=token_errors(predicted, original, config), psnr=score(predicted),
+                          baseline_psnr=score(baseline), interpolation_psnr=score(interpolation),
+                          copy_psnr=score(copied) if bool(was_copied.any()) else None)

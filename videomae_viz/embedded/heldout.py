@@ -22,9 +22,9 @@ import torch
 from ..fills import SPATIAL_SIGMAS, TEMPORAL_SIGMAS, Widths, interpolation_fill, mean_fill
 from ..masking import make_mask
 from ..model import VideoMAEForPreTraining
-from ..patches import patchify
+from ..patches import patchify, unpatchify
 from ..preprocess import VideoMAEProcessor
-from ..reconstruction import psnr
+from ..reconstruction import masked_psnr
 from ..video_io import read_video, write_mp4
 from . import footage
 from .clips import photo_motion
@@ -83,22 +83,16 @@ def held_out_sets(work: Path, processor: VideoMAEProcessor) -> dict[str, HeldOut
             for name, clips in (("real", real), ("photos", photo_clips), ("generated", generated))}
 
 
-def _masked_psnr(frames: torch.Tensor, original: torch.Tensor, mask: torch.Tensor, config) -> float:
-    """PSNR over the masked tokens' pixels of (T, 3, H, W) frames."""
-    error = (patchify(frames[None], config)[0] - patchify(original[None], config)[0]).square().mean(dim=1)  # (N,)
-    return psnr(float(error[mask].mean()))
-
-
 def candidate_psnrs(pixels: torch.Tensor, mask: torch.Tensor, config) -> list[float]:
     """The masked-patch PSNR of the interpolation at every candidate width, scored with the hidden pixels known:
     the best of them is what smoothing could reach (a bound, not a method). pixels (T, 3, H, W) in [0, 1]."""
-    return [_masked_psnr(interpolation_fill(pixels, mask, config, Widths(s, t)), pixels, mask, config)
+    return [masked_psnr(interpolation_fill(pixels, mask, config, Widths(s, t)), pixels, mask, config)
             for s in SPATIAL_SIGMAS for t in TEMPORAL_SIGMAS]
 
 
 def _fill_scores(pixels: torch.Tensor, mask: torch.Tensor, config) -> dict[str, float]:
-    return {"mean": _masked_psnr(mean_fill(pixels, mask, config), pixels, mask, config),
-            "interpolation": _masked_psnr(interpolation_fill(pixels, mask, config), pixels, mask, config),
+    return {"mean": masked_psnr(mean_fill(pixels, mask, config), pixels, mask, config),
+            "interpolation": masked_psnr(interpolation_fill(pixels, mask, config), pixels, mask, config),
             "best_interpolation": max(candidate_psnrs(pixels, mask, config))}
 
 
@@ -117,10 +111,9 @@ def score(model: VideoMAEForPreTraining, held: HeldOut, processor: VideoMAEProce
             for k, v in _fill_scores(pixels, mask, config).items():
                 fills[k].append(v)
         logits = model(values, bool_masked_pos=mask[None]).logits.float()[0]  # (N_mask, P)
-        patches = patchify(pixels[None], config)[0].clone()
+        patches = patchify(pixels[None], config)[0].clone()  # (N, P)
         patches[mask] = logits.clamp(0, 1)
-        error = (patches - patchify(pixels[None], config)[0]).square().mean(dim=1)
-        decoder.append(psnr(float(error[mask].mean())))
+        decoder.append(masked_psnr(unpatchify(patches[None], config)[0], pixels, mask, config))
     out = {"psnr": float(np.mean(decoder)), **{k: float(np.mean(v)) for k, v in fills.items()}}
     out["over_mean"] = out["psnr"] - out["mean"]
     out["over_interpolation"] = out["psnr"] - out["interpolation"]
