@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,34 +49,66 @@ PROCESSOR = VideoMAEProcessor(
     image_mean=IMAGENET_DEFAULT_MEAN, image_std=IMAGENET_DEFAULT_STD,  # so the pixel target equals the input pixels
 )
 SEED = 6000
-# (strategy, ratio, weight): what each training step masks; every clip of a batch shares one setting.
-MASKINGS = (("tube", 0.9, 0.4), ("random", 0.75, 0.3), ("tube", 0.75, 0.1), ("random", 0.9, 0.1),
-            ("tube", 0.5, 0.05), ("random", 0.5, 0.05))
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One cosine cycle of the learning rate with its own data mix and masking; the stages run in order, each one
+    from the weights and optimiser state the one before left."""
+
+    steps: int
+    lr: float
+    warmup: int
+    video_share: float  # of each batch: windows of real video
+    photo_share: float  # photographs under camera motion; the rest generated motion clips
+    # (strategy, ratio, weight): what each training step masks; every clip of a batch shares one setting.
+    maskings: tuple[tuple[str, float, float], ...]
+
+
+# The first stage learns the three worlds at every ratio; the second, at a lower rate, leans towards the app's
+# default (90% tube) and the photo and generated clips, where the first stage ended furthest from its floors.
+STAGES = (
+    Stage(steps=2200, lr=1.5e-3, warmup=100, video_share=0.45, photo_share=0.4,
+          maskings=(("tube", 0.9, 0.4), ("random", 0.75, 0.3), ("tube", 0.75, 0.1), ("random", 0.9, 0.1),
+                    ("tube", 0.5, 0.05), ("random", 0.5, 0.05))),
+    Stage(steps=1100, lr=6e-4, warmup=50, video_share=0.35, photo_share=0.4,
+          maskings=(("tube", 0.9, 0.55), ("random", 0.75, 0.2), ("tube", 0.75, 0.1), ("random", 0.9, 0.05),
+                    ("tube", 0.5, 0.05), ("random", 0.5, 0.05))),
+)
 
 
 @dataclass(frozen=True)
 class Recipe:
-    steps: int = 2200
+    stages: tuple[Stage, ...] = STAGES
     batch: int = 32
-    lr: float = 1.5e-3
-    warmup: int = 100
-    video_share: float = 0.45  # of each batch: windows of real video
-    photo_share: float = 0.4  # photographs under camera motion; the rest generated motion clips
     generated_pool: int = 1500
     validate_every: int = 500
     checkpoint_every: int = 100
     bf16: bool = False  # this machine (AVX2, no bf16 units) runs bf16 autocast about 10x slower than fp32
 
+    @property
+    def steps(self) -> int:
+        return sum(stage.steps for stage in self.stages)
 
-SMOKE = Recipe(steps=4, batch=4, warmup=1, generated_pool=4, validate_every=2, checkpoint_every=2)
+    def at(self, step: int) -> tuple[Stage, int, bool]:
+        """The stage that global ``step`` belongs to, the step within it and whether it is that stage's last."""
+        for stage in self.stages:
+            if step < stage.steps:
+                return stage, step, step == stage.steps - 1
+            step -= stage.steps
+        raise IndexError(f"step past the recipe's {self.steps} steps")
+
+
+SMOKE = Recipe(stages=(replace(STAGES[0], steps=2, warmup=1), replace(STAGES[1], steps=2, warmup=1)), batch=4,
+               generated_pool=4, validate_every=2, checkpoint_every=2)
 
 
 class Batches:
     """Training batches (B, T, S, S, 3) uint8 drawn from the three sources with their own generator, one batch
     made ahead in a thread while the model trains on the current one (numpy, PIL and torch release the GIL)."""
 
-    def __init__(self, recipe: Recipe, data: Path, rng: np.random.Generator) -> None:
-        self.recipe, self.rng = recipe, rng
+    def __init__(self, recipe: Recipe, data: Path, rng: np.random.Generator, first: int) -> None:
+        self.recipe, self.rng, self.step = recipe, rng, first  # the step whose batch is drawn next
         self.pool = ThreadPoolExecutor(max_workers=1)
         self.ahead: Future | None = None
         self.videos = footage.load_videos(data)
@@ -95,8 +127,10 @@ class Batches:
     def _draw(self) -> tuple[dict, np.ndarray]:
         state = self.rng.bit_generator.state
         rng, r = self.rng, self.recipe
-        n_video = round(r.video_share * r.batch)
-        n_photo = round(r.photo_share * r.batch)
+        stage, _, _ = r.at(min(self.step, r.steps - 1))
+        self.step += 1
+        n_video = round(stage.video_share * r.batch)
+        n_photo = round(stage.photo_share * r.batch)
         side, frames = CONFIG.image_size, CONFIG.num_frames
         clips = [video_window(rng, self.videos[rng.integers(len(self.videos))], frames, side) for _ in range(n_video)]
         for _ in range(n_photo):
@@ -107,9 +141,9 @@ class Batches:
         return state, np.stack(clips)
 
 
-def _masking(rng: np.random.Generator) -> tuple[str, float]:
-    weights = np.array([w for _, _, w in MASKINGS])
-    strategy, ratio, _ = MASKINGS[rng.choice(len(MASKINGS), p=weights / weights.sum())]
+def _masking(stage: Stage, rng: np.random.Generator) -> tuple[str, float]:
+    weights = np.array([w for _, _, w in stage.maskings])
+    strategy, ratio, _ = stage.maskings[rng.choice(len(weights), p=weights / weights.sum())]
     return strategy, ratio
 
 
@@ -135,7 +169,7 @@ def train(recipe: Recipe, work: Path) -> tuple[VideoMAEForPreTraining, float]:
     model = VideoMAEForPreTraining(CONFIG)
     init_weights(model)
     set_fused_attn(model, True)
-    opt = optimizer(model, recipe.lr)
+    opt = optimizer(model, recipe.stages[0].lr)
     rng, data_rng = np.random.default_rng(SEED), np.random.default_rng(SEED + 2)
     checkpoint, log_path = work / "checkpoint.pt", work / "log.jsonl"
     first, elapsed = 0, 0.0
@@ -148,16 +182,17 @@ def train(recipe: Recipe, work: Path) -> tuple[VideoMAEForPreTraining, float]:
         torch.set_rng_state(state["torch_rng"])
         first, elapsed = state["step"], state["seconds"]
         log.info("resumed at step %d (%.0f s trained)", first, elapsed)
-    batches = Batches(recipe, work / "data", data_rng)
+    batches = Batches(recipe, work / "data", data_rng, first)
     sets = held_out_sets(work, PROCESSOR)
     model.train()
     start = time.time() - elapsed
     with open(log_path, "a", encoding="utf-8") as out:
         for step in range(first, recipe.steps):
+            stage, within, last = recipe.at(step)
             for group in opt.param_groups:
-                group["lr"] = cosine_lr(step, recipe.steps, recipe.lr, recipe.warmup)
+                group["lr"] = cosine_lr(within, stage.steps, stage.lr, stage.warmup)
             _, clips = batches.next()
-            strategy, ratio = _masking(rng)
+            strategy, ratio = _masking(stage, rng)
             masks = make_batch_masks(strategy, CONFIG.grid, ratio, [int(s) for s in rng.integers(0, 2**31, len(clips))])
             with torch.autocast("cpu", torch.bfloat16, enabled=recipe.bf16):
                 loss = model(PROCESSOR.to_pixel_values(clips), bool_masked_pos=masks).loss
@@ -173,10 +208,10 @@ def train(recipe: Recipe, work: Path) -> tuple[VideoMAEForPreTraining, float]:
                 log.info("step %d/%d loss %.5f (%s %.2f) %.0f s", step + 1, recipe.steps, loss.item(), strategy, ratio,
                          seconds)
             done = step + 1
-            if done % recipe.validate_every == 0 or done == recipe.steps:
+            if done % recipe.validate_every == 0 or last:
                 out.write(json.dumps(_validate(model, sets, done)) + "\n")
                 out.flush()
-            if done % recipe.checkpoint_every == 0 or done == recipe.steps:
+            if done % recipe.checkpoint_every == 0 or last:
                 torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "rng": rng.bit_generator.state,
                             "data_rng": batches.ahead.result()[0], "torch_rng": torch.get_rng_state(), "step": done, "seconds": time.time() - start},
                            checkpoint.with_suffix(".tmp"))
