@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import numpy as np
 
@@ -55,7 +56,7 @@ def test_the_model_card_is_written_from_the_records(tmp_path):
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps(CONFIG.replace(architectures=("VideoMAEForPreTraining",)).to_dict()))
     recipe = Recipe()
-    (folder / "training.json").write_text(json.dumps({"recipe": recipe.__dict__, "threads": 2, "torch": "2.13.0",
+    (folder / "training.json").write_text(json.dumps({"recipe": asdict(recipe), "threads": 2, "torch": "2.13.0",
                                                       "seconds_this_run": 99.0,
                                                       "train_seconds": 5432.1}))
     row = {"psnr": 20.123, "mean_fill": 18.0, "interpolation": 19.5, "best_width": 19.7, "best_interpolation": 19.9,
@@ -65,5 +66,8 @@ def test_the_model_card_is_written_from_the_records(tmp_path):
     text = write_card(folder, metrics).read_text()
     assert "| real (8) | tube 0.9 | 20.12 | 18.00 | 19.50 | 19.70 | 19.90 | +2.12 | +0.62 | +0.42 | +0.22 |" in text
     assert f"{recipe.steps} steps of {recipe.batch} clips" in text and "90.5 minutes" in text
+    first = recipe.stages[0]
+    assert (f"| 1 | {first.steps} | {first.lr:g} | {first.warmup} | {first.video_share:.0%} | {first.photo_share:.0%} |"
+            in text) and f"| {len(recipe.stages)} | {recipe.stages[-1].steps} |" in text
     for video in footage.HELD_OUT_VIDEOS:
         assert video.path.name in text

