@@ -321,8 +321,11 @@ def test_link_settings_are_read_and_bad_ones_reported():
 
     values, notices = read({"masking": "random", "ratio": "0.75", "seed": "3", "preset": "embedded"})
     assert values == {"masking": "random", "ratio": 0.75, "seed": 3, "preset": "embedded"} and notices == []
-    values, notices = read({"masking": "spiral", "ratio": "2", "seed": "-1", "layer": "4", "example": "../x.mp4"})
-    assert values == {} and len(notices) == 5
+    values, notices = read({"view": "rollout", "layer": "3", "head": "2", "query": "1,2,3"})
+    assert values == {"view": "rollout", "layer": 3, "head": "2", "query": "1,2,3"} and notices == []
+    values, notices = read({"masking": "spiral", "ratio": "2", "seed": "-1", "zoom": "4", "example": "../x.mp4",
+                            "view": "x-ray", "layer": "99", "head": "0", "query": "1,2"})
+    assert values == {} and len(notices) == 9
 
 
 @pytest.mark.browser
@@ -334,18 +337,25 @@ def test_browser_opens_a_lesson_link_and_runs_with_it(app_url):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(f"{app_url}?masking=random&ratio=0.75&seed=3&example={example}&layer=99",
+            page.goto(f"{app_url}?masking=random&ratio=0.75&seed=3&example={example}&zoom=2&view=query+patch&layer=2"
+                      "&query=1,2,3",
                       wait_until="domcontentloaded", timeout=60_000)
             expect(page.get_by_role("radio", name="random")).to_be_checked(timeout=30_000)
-            expect(page.locator("#link-notice")).to_contain_text("'layer' is not a setting")
+            expect(page.locator("#link-notice")).to_contain_text("'zoom' is not a setting")
             page.locator("#video video").wait_for(state="attached", timeout=30_000)  # the example clip is loaded
             page.locator("#run").click()
             expect(page.locator("#counters")).to_contain_text(f"visible {REC_SLICES * PER_SLICE - int(0.75 * REC_SLICES * PER_SLICE)} ",
                                                               timeout=60_000)
+            # the attention view of the link survives the analysis: query patch, layer 2, the linked patch
+            page.get_by_role("tab", name="Attention").click()
+            expect(page.get_by_role("radio", name="query patch")).to_be_checked(timeout=30_000)
+            expect(page.get_by_label("number input for Layer (up to the model's depth)")).to_have_value("2")
+            page.get_by_text("More settings").click()
             page.locator("#copy-link").click()
             link = page.locator("#link textarea")
             expect(link).to_have_value(re.compile(r"masking=random.*|.*masking=random"), timeout=10_000)
             value = link.input_value()
             assert "ratio=0.75" in value and "seed=3" in value and f"example={example}" in value, value
+            assert "view=query+patch" in value and "layer=2" in value and "query=1%2C2%2C3" in value, value
         finally:
             browser.close()

@@ -126,8 +126,11 @@ def test_queue_is_bounded_and_model_events_share_two_workers(monkeypatch):
     demo = ui.build_demo()
     assert queued[-1] == {"max_size": 64, "default_concurrency_limit": 2}  # the layout's own call, after gradio's
     model_events = {fn.name: fn for fn in demo.fns.values() if fn.concurrency_id == "model"}
+    from videomae_viz.ui.lesson import STEPS
+
     assert set(model_events) == {"analyze", "analyze_json", "compare_masking", "compare_strategies",
-                                 "download_all", "sweep"}
+                                 "download_all", "sweep", "reconstruct_drawn",
+                                 *(f"reveal_{step.__name__}" for step in STEPS)}
     assert all(fn.concurrency_limit == 2 for fn in model_events.values())
 
 
@@ -174,8 +177,11 @@ def test_zerogpu_decorates_the_handlers_that_run_a_model(monkeypatch):
     monkeypatch.setitem(sys.modules, "spaces", types.SimpleNamespace(GPU=gpu))
     on_gpu = handlers(ui.build_demo())
     decorated = {name for name, fn in on_gpu.items() if getattr(fn, "gpu_seconds", None)}
+    from videomae_viz.ui.lesson import STEPS
+
     assert decorated == {"analyze", "analyze_json", "compare_masking", "compare_strategies", "download_all", "sweep",
-                         "rerender", "pick_query"}, decorated
+                         "rerender", "pick_query", "restore_view", "reconstruct_drawn",
+                         *(f"reveal_{step.__name__}" for step in STEPS)}, decorated
     assert set(on_gpu) == set(plain)
     for name in decorated:
         assert on_gpu[name].__wrapped__ is plain[name]  # the same handler, only wrapped

@@ -1,7 +1,11 @@
 """The app's teaching texts: what each panel shows and how to read it, in plain language."""
 
-INTRO = """\
+HEADLINE = """\
 # VideoMAE lab
+Pick an example (or upload a clip), choose how much to hide, and see what a masked autoencoder rebuilds from the rest.
+"""
+
+INTRO = """\
 Upload a short clip (or pick an example) and press **Analyse**. You will see what a **VideoMAE** classifier
 predicts, how its masked autoencoder rebuilds the clip from a small fraction of its patches, and where its
 attention goes. The default models are two tiny VideoMAEs we trained ourselves; they run offline on a CPU. The
@@ -96,4 +100,38 @@ SPACE_TIME = """\
 averaged over all queries (from the recorded attention, no extra pass). A head that keeps near 100% looks at its
 own moment only, like an image model; one near 1/t (25% with 4 time slices) spreads evenly over time; below that, it
 looks away from its own moment, across time.
+"""
+
+# The guided lesson: (title, the question the room answers before the reveal). {frames}, {side}, {tokens},
+# {ratio} and {masking} are the analysed clip's model and settings.
+LESSON = (
+    ("1. Tubelets", "The model gets {frames} frames of {side} x {side} pixels. Into how many tokens does it cut "
+                    "them, and how big is one token?"),
+    ("2. The mask", "At {ratio} {masking} masking, how many of the {tokens} tokens will the encoder see?"),
+    ("3. What the encoder gets", "The encoder gets only the visible tokens. What share of a full pass over all "
+                                 "{tokens} tokens does that cost: more or less than the share of tokens it sees?"),
+    ("4. Which mask?", "Tube, random, frame or running-cell, all at {ratio}: under which one will the decoder "
+                       "score best, and which one can a copy from the next frame already solve?"),
+    ("5. The prediction", "The decoder never sees a hidden patch. Will its guess be sharp, blurry, or one flat "
+                          "colour?"),
+    ("6. Where it fails", "Where will the error be largest: on the parts that move, or on the still background?"),
+    ("7. One answer", "VideoMAE has no [CLS] token. How does the classifier turn its tokens into one answer?"),
+)
+
+STRATEGIES = """\
+**Masking strategies.** *tube*: the same positions hidden in every frame (VideoMAE). *random*: any token, so a hidden
+patch is often visible a frame later. *frame*: whole time slices. *running-cell*: VideoMAE v2's 2 x 2 cell that
+rotates from slice to slice. The mask seed picks which positions.
+"""
+
+DRAW = """\
+**Draw your own mask.** Choose the hidden patches yourself: click a patch on the frame to hide it in every frame (a
+tube), click again to show it. Or start from *hide what moves* (the half of the positions that change most over the
+clip) or *hide what stays still* (the half that change least), both the same number of patches, then reconstruct and
+compare: the table keeps every run. Your mask goes through the same model and scoring as the generated ones.
+"""
+
+LESSON_INTRO = """\
+**A lesson in seven steps**, on the clip you analysed (analyse one first; the steps use its mask and numbers). Each step
+asks one question: answer it in the room, then reveal the picture and the answer.
 """

@@ -62,6 +62,14 @@ def make_mask(strategy: str, grid: tuple[int, int, int], ratio: float, seed: int
     return _running_cell_pattern(grid, ratio, _running_cell_start(seed)).flatten()
 
 
+def drawn_mask(cells: Tensor, slices: int) -> Tensor:
+    """A mask a person drew: (h, w) bool cells, True = hidden, extended through all ``slices`` time slices as tubes
+    -> (N,) bool, N = slices*h*w, in the same token order as ``make_mask``."""
+    if cells.dtype != torch.bool or cells.dim() != 2:
+        raise ValueError(f"drawn cells must be a 2-D bool tensor, got {tuple(cells.shape)} {cells.dtype}")
+    return cells.flatten().repeat(slices)
+
+
 def make_batch_masks(strategy: str, grid: tuple[int, int, int], ratio: float, seeds: list[int]) -> Tensor:
     """(B, N) bool, one mask per seed; every row has the same masked count, as the model requires."""
     return torch.stack([make_mask(strategy, grid, ratio, s) for s in seeds])

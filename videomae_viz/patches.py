@@ -64,3 +64,11 @@ def tokens_to_pixels(values: Tensor, config: VideoMAEConfig) -> Tensor:
     u, p = config.tubelet_size, config.patch_size
     grid = values.reshape(t, h, w)
     return grid.repeat_interleave(u, 0).repeat_interleave(p, 1).repeat_interleave(p, 2)  # (T, H, W)
+
+
+def cell_motion(frames: Tensor, patch: int) -> Tensor:
+    """How much each patch-grid cell changes over time: (T, H, W, C) uint8 or float frames -> (H/p, W/p) float32,
+    the mean absolute difference between consecutive frames inside the cell, on the 0-255 scale of the input."""
+    change = (frames[1:].float() - frames[:-1].float()).abs().mean(dim=(0, 3))  # (H, W)
+    H, W = change.shape
+    return change.reshape(H // patch, patch, W // patch, patch).mean(dim=(1, 3))

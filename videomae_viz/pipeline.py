@@ -239,10 +239,16 @@ class VideoMAEPipeline:
         return analysis.relevance[class_id]
 
     @torch.inference_mode()
-    def reconstruct(self, pixel_values: torch.Tensor, settings: Settings) -> Reconstruction:
-        """(1, T, 3, H, W) float32 -> the masked autoencoder's reconstruction for the chosen mask."""
+    def reconstruct(self, pixel_values: torch.Tensor, settings: Settings, mask: torch.Tensor | None = None
+                    ) -> Reconstruction:
+        """(1, T, 3, H, W) float32 -> the masked autoencoder's reconstruction for the settings' mask, or for
+        ``mask`` ((N,) bool, True = hidden; a drawn one, ``masking.drawn_mask``) when given."""
         config = self.reconstructor_config
-        mask = make_mask(settings.masking, config.grid, settings.mask_ratio, settings.seed)  # (N,) bool
+        if mask is None:
+            mask = make_mask(settings.masking, config.grid, settings.mask_ratio, settings.seed)  # (N,) bool
+        elif mask.shape != (config.num_patches,) or mask.dtype != torch.bool:
+            raise ValueError(f"a mask for this model is ({config.num_patches},) bool, got {tuple(mask.shape)} "
+                             f"{mask.dtype}")
         logits = self.reconstructor(self._on_device(pixel_values), bool_masked_pos=self._on_device(mask[None])).logits
         logits = logits.float().cpu()  # (1, N_mask, P)
         proc = self.reconstructor_processor

@@ -124,6 +124,12 @@ def displayed_panels(frames: np.ndarray, predicted: np.ndarray, pixel_mask: np.n
     return {name: upscale(view, factor) for name, view in panels(frames, predicted, pixel_mask, interpolated).items()}
 
 
+def first_of_slices(views: dict[str, np.ndarray], tubelet: int) -> dict[str, np.ndarray]:
+    """The first frame of every tubelet time slice of each (T, H, W, 3) view -> (T / tubelet, H, W, 3) each: one
+    frame per token time slice, for the compact grids of the drawn mask and the lesson."""
+    return {name: view[::tubelet] for name, view in views.items()}
+
+
 SIDE_BY_SIDE = ("original", "masked", "+ visible", "interpolation")  # the columns of the side-by-side video
 
 
@@ -269,6 +275,14 @@ class Strip:
         return t, int(y) // cell, offset // cell
 
 
+def shade_cells(image: np.ndarray, cells: np.ndarray, cell: int) -> np.ndarray:
+    """A person's drawn mask over one frame: (H, W, 3) uint8 with patch cells of ``cell`` pixels, (h, w) bool cells
+    (True = hidden) -> (H, W, 3) uint8, hidden cells washed grey so the scene still shows through."""
+    hidden = cells.repeat(cell, axis=0).repeat(cell, axis=1)[..., None]  # (H, W, 1)
+    washed = (0.35 * image + 0.65 * GREY).astype(np.uint8)
+    return np.where(hidden, washed, image)
+
+
 SWEEP_STYLES = {  # series name -> (matplotlib format, colour, legend)
     "decoder": ("o-", "#d1495b", "VideoMAE decoder"),
     "interpolation": ("^-", "#2e86ab", "interpolation of visible pixels"),
@@ -343,3 +357,35 @@ def layer_head_figure(values: np.ndarray, title: str, label: str, chance: float)
     bar = fig.colorbar(image, ax=ax, label=label)
     bar.ax.axhline(chance, color="#00798c", linewidth=2)
     return fig
+
+
+def topk_figure(labels: list[tuple[str, float]], pooled_tokens: int) -> Figure:
+    """The classifier's answer as horizontal bars, best on top: labels [(name, probability), ...]; the title says
+    how many token outputs the mean pooling averaged."""
+    names, probs = zip(*labels)
+    fig = Figure(figsize=(6.0, 0.45 * len(labels) + 1.2), dpi=110, layout="constrained")
+    ax = fig.add_subplot()
+    ax.barh(range(len(labels)), probs, color="#00798c")
+    for i, prob in enumerate(probs):
+        ax.text(prob + 0.01, i, f"{prob:.1%}", va="center", fontsize=8)
+    ax.set_yticks(range(len(labels)), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.12)
+    ax.set_xlabel("probability (softmax of the linear head)")
+    ax.set_title(f"mean of {pooled_tokens} token outputs -> norm -> linear head", fontsize=9)
+    return fig
+
+
+def tokens_row(frames: np.ndarray, mask: np.ndarray, grid: tuple[int, int, int], tubelet: int, patch: int,
+               columns: int = 28, gap: int = 2) -> np.ndarray:
+    """What the encoder is given, laid out: every visible token's patch (the first frame of its tubelet), in token
+    order, ``columns`` to a row. frames (T, H, W, 3) uint8, mask (N,) bool -> (rows*(p+gap), columns*(p+gap), 3)."""
+    t, h, w = grid
+    tiles = [frames[i * tubelet, r * patch:(r + 1) * patch, c * patch:(c + 1) * patch]
+             for n, (i, r, c) in enumerate(np.ndindex(t, h, w)) if not mask[n]]
+    rows = -(-len(tiles) // columns)
+    out = np.full((rows * (patch + gap), columns * (patch + gap), 3), 255, dtype=np.uint8)
+    for k, tile in enumerate(tiles):
+        r, c = divmod(k, columns)
+        out[r * (patch + gap): r * (patch + gap) + patch, c * (patch + gap): c * (patch + gap) + patch] = tile
+    return out

@@ -18,6 +18,7 @@ from .limits import Session, request_folder, request_png
 from .presets import get_pipeline
 
 MODES = tuple(explain.ATTENTION)
+MAX_LAYERS = 24  # the deepest preset's encoder (ViT-L): the layer slider's range before a model is known
 
 
 def frame_strip(pipeline: VideoMAEPipeline, analysis: Analysis) -> Strip:
@@ -92,7 +93,36 @@ def pick_query(session: Session | None, layer: float, head: str, class_label: st
                                                           pipeline.classifier_config.tubelet_size, token)
     image = attention_image(pipeline, session, "query patch", layer, head, class_label, folder)
     return (request_png(strip, folder, "strip"), image, gr.update(value="query patch"),
-            explain.ATTENTION["query patch"], session)
+            explain.ATTENTION["query patch"], ",".join(map(str, token)), session)
+
+
+def read_query(text: str | None) -> tuple[int, int, int] | None:
+    """A query patch written as "t,row,col" -> (t, row, col), or None when it is not three whole numbers from 0. The
+    model's own grid bounds it after an analysis (``restore_view``)."""
+    parts = (text or "").split(",")
+    if len(parts) != 3 or not all(part.strip().isdecimal() for part in parts):
+        return None
+    t, row, col = (int(part) for part in parts)
+    return t, row, col
+
+
+def restore_view(session: Session, mode: str, layer: float, head: str, class_label: str | None,
+                 query: str | None) -> tuple:
+    """After an analysis: keep the view, layer, head and query patch the page had (from a lesson link or an earlier
+    analysis), fitted to this model: the layer clamped to its depth, a head it lacks becomes the mean, a query
+    outside its grid the middle -> (frame strip PNG, attention PNG, the view's text, session)."""
+    pipeline = get_pipeline(session.preset)
+    maps, grid = session.analysis.attention, pipeline.classifier_config.grid
+    token = read_query(query)
+    if token is not None and all(0 <= value < size for value, size in zip(token, grid)):
+        session.query = token
+    if head != "mean" and not 1 <= int(head) <= maps.num_heads:
+        head = "mean"
+    folder = request_folder()
+    strip = frame_strip(pipeline, session.analysis).image(session.analysis.classifier_frames,
+                                                          pipeline.classifier_config.tubelet_size, session.query)
+    image = attention_image(pipeline, session, mode, min(int(layer), maps.num_layers), head, class_label, folder)
+    return request_png(strip, folder, "strip"), image, explain.ATTENTION[mode], session
 
 
 def space_time(session: Session | None) -> tuple[str, str]:

@@ -8,17 +8,30 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from .. import explain
 from ..checkpoints import CheckpointError
 from ..pipeline import DEFAULT_PRESET, Settings, TimeLimitError
 from ..reconstruction import STATS_LEAK_FREE
 from ..render import displayed_panels, run_all
-from ..video_io import VideoReadError
+from ..video_io import VideoReadError, read_video
 from .attention import attention_image, default_query, frame_strip
-from .errors import refuse
+from .errors import refuse, tell
 from .lab import counters, error_image, lab_image, side_by_side_video
 from .limits import Session, request_folder, request_png, request_seconds
 from .presets import get_pipeline
+
+UPLOAD_CHECK_SECONDS = 10.0  # decoding one frame of an upload may take this long before it is refused
+
+
+def check_upload(video: str | None) -> str | None:
+    """As soon as a clip is uploaded: a file the reader cannot decode gets its one-line reason and leaves the box
+    (the browser's own "Video not playable" is silenced by ``layout.JS``); a good clip stays as it is."""
+    if video:
+        try:
+            read_video(video, num_frames=1, timeout=UPLOAD_CHECK_SECONDS)
+        except VideoReadError as err:
+            tell(str(err))
+            return None
+    return gr.skip()
 
 
 def analyze(video: str | None, preset: str = DEFAULT_PRESET, mask_ratio: float = 0.9, masking: str = "tube",
@@ -64,11 +77,13 @@ def analyze(video: str | None, preset: str = DEFAULT_PRESET, mask_ratio: float =
             attn_png, session)
 
 
-def attention_controls(session: Session, compare_backwards: bool) -> tuple:
-    """After an analysis, on the page only: show the backwards top-k when asked, and set the attention controls to
-    this model (its layers, heads and top-k classes)."""
+def attention_controls(session: Session, compare_backwards: bool, layer: float, head: str) -> tuple:
+    """After an analysis, on the page only: show the backwards top-k when asked, and fit the attention controls to
+    this model (its layers, heads and top-k classes), keeping the layer and head the page had where the model has
+    them (``attention.restore_view`` then redraws the view)."""
     maps, labels = session.analysis.attention, [name for name, _ in session.analysis.labels]
     heads = ["mean"] + [str(h + 1) for h in range(maps.num_heads)]
-    return (gr.update(visible=compare_backwards), gr.update(value="rollout"),
-            gr.update(maximum=maps.num_layers, value=maps.num_layers), gr.update(choices=heads, value="mean"),
-            gr.update(choices=labels, value=labels[0]), explain.ATTENTION["rollout"])
+    return (gr.update(visible=compare_backwards),
+            gr.update(maximum=maps.num_layers, value=min(int(layer), maps.num_layers)),
+            gr.update(choices=heads, value=head if head in heads else "mean"),
+            gr.update(choices=labels, value=labels[0]))

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,18 +36,23 @@ MAX_FILE_SIZE = "100mb"  # Gradio's size syntax: a whole number and a unit, b, k
 REQUEST_SECONDS = 120.0
 KEEP_SECONDS = 1800.0
 SESSION_SECONDS = 1800  # how long a browser session's last analysis stays in memory
+BY_HAND = "drawn by hand"
 CACHE_SWEEP_SECONDS = 600  # how often Gradio looks for cached files older than the keep time
 
 
 @dataclass
 class Session:
-    """What one browser session keeps between events: the last analysis and the chosen query token."""
+    """What one browser session keeps between events: the last analysis, the chosen query token and the drawn
+    mask with its runs."""
 
     preset: str
     settings: Settings
     analysis: Analysis
     query: tuple[int, int, int]
     clip: str = ""  # the analysed file's name, for the files a person downloads
+    drawn: np.ndarray | None = None  # (h, w) bool: the patch positions a person hid (True), through every frame
+    drawn_origin: str = BY_HAND  # how the drawing started: by hand or from one of draw.STARTS
+    drawn_runs: list[tuple] = field(default_factory=list)  # (run, origin, hidden share, decoder, interp, mean dB)
 
 
 def max_file_size() -> str:
