@@ -5,6 +5,7 @@ analyses one example; the tests then visit its tabs in order. Screenshots go to 
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,6 +65,17 @@ def test_first_screen_shows_analyse_and_the_reconstruction_after_one_gallery_cli
     assert page.locator("#more-settings").get_by_label("Mask seed").is_hidden()  # folded away
     assert page.locator(".toast-body.error").count() == 0
     page.screenshot(path=str(ARTIFACTS / "first-screen-1400.png"))
+
+
+def test_the_strategies_compare_with_numbers(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Masking lab").click()
+    page.get_by_role("button", name="Compare the masking strategies").click()
+    _wait_loaded(page, "#strategies img", LOADED)
+    text = page.locator("#strategies-text")
+    expect(text).to_contain_text("Under random masking", timeout=LOADED)
+    assert len(re.findall(r"\d+\.\d dB", text.inner_text())) >= 3
 
 
 def test_a_drawn_mask_changes_the_reconstruction(page):

@@ -27,6 +27,7 @@ EDITED = ", edited by hand"
 
 
 def _strip(pipeline: VideoMAEPipeline) -> Strip:
+    """One frame at the reconstructor's grid, upscaled like the lab: the picture a person clicks to draw."""
     config = pipeline.reconstructor_config
     return Strip(slices=1, side=config.image_size, patch=config.patch_size, factor=display_factor(config.image_size))
 
@@ -56,6 +57,7 @@ def open_canvas(session: Session | None) -> tuple[str, str]:
 
 
 def hidden_count(session: Session) -> str:
+    """How many patch positions the drawing hides, as one line."""
     cells = session.drawn
     return f"{int(cells.sum())} of {cells.size} patch positions hidden ({cells.mean():.0%}), in every frame"
 

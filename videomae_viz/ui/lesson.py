@@ -44,6 +44,7 @@ def questions(session: Session | None) -> list[str]:
 
 
 def tubelets(pipeline: VideoMAEPipeline, session: Session) -> tuple[np.ndarray, str]:
+    """Step 1: the first frame of each time slice with the patch grid -> (image, the token count and size)."""
     config, frames = pipeline.reconstructor_config, session.analysis.frames
     t, h, w = config.grid
     strip = Strip(slices=t, side=config.image_size, patch=config.patch_size, factor=display_factor(config.image_size))
@@ -56,6 +57,7 @@ def tubelets(pipeline: VideoMAEPipeline, session: Session) -> tuple[np.ndarray, 
 
 
 def mask(pipeline: VideoMAEPipeline, session: Session) -> tuple[np.ndarray, str]:
+    """Step 2: the same frames with the hidden tubelets grey -> (image, how many tokens stay visible)."""
     config, a = pipeline.reconstructor_config, session.analysis
     strip = Strip(slices=config.grid[0], side=config.image_size, patch=config.patch_size,
                   factor=display_factor(config.image_size))
@@ -67,6 +69,7 @@ def mask(pipeline: VideoMAEPipeline, session: Session) -> tuple[np.ndarray, str]
 
 
 def encoder_input(pipeline: VideoMAEPipeline, session: Session) -> tuple[np.ndarray, str]:
+    """Step 3: the visible patches alone, as the encoder gets them -> (image, their share of a full pass)."""
     config, a = pipeline.reconstructor_config, session.analysis
     mask_tokens = a.reconstruction.mask.numpy()  # (N,) bool
     tiles = tokens_row(a.frames, mask_tokens, config.grid, config.tubelet_size, config.patch_size)
@@ -79,6 +82,7 @@ def encoder_input(pipeline: VideoMAEPipeline, session: Session) -> tuple[np.ndar
 
 
 def strategies(pipeline: VideoMAEPipeline, session: Session) -> tuple[np.ndarray, str]:
+    """Step 4: the four strategies at this ratio and seed -> (bar chart, the best one and what copying gets)."""
     pixel_values = pipeline.reconstructor_processor(session.analysis.clip.frames)["pixel_values"]
     results = pipeline.compare_masking(pixel_values, session.settings)
     best = max(results, key=lambda name: results[name]["psnr"])
@@ -87,6 +91,7 @@ def strategies(pipeline: VideoMAEPipeline, session: Session) -> tuple[np.ndarray
 
 
 def prediction(pipeline: VideoMAEPipeline, session: Session) -> tuple[np.ndarray, str]:
+    """Step 5: original / masked / prediction / + visible per time slice -> (image, the scores)."""
     a = session.analysis
     views = panels(a.frames, a.predicted, a.pixel_mask, a.interpolated)
     shown = {name: upscale(view, display_factor(a.frames.shape[1]))
@@ -98,6 +103,7 @@ def prediction(pipeline: VideoMAEPipeline, session: Session) -> tuple[np.ndarray
 
 
 def error(pipeline: VideoMAEPipeline, session: Session) -> tuple[str, str]:
+    """Step 6: the error per hidden patch -> (PNG path, the error of the most and least moving quarters)."""
     config, a = pipeline.reconstructor_config, session.analysis
     t = config.grid[0]
     errors = a.reconstruction.patch_error.reshape(config.grid)  # (t, h, w) float
@@ -112,6 +118,7 @@ def error(pipeline: VideoMAEPipeline, session: Session) -> tuple[str, str]:
 
 
 def pooling(pipeline: VideoMAEPipeline, session: Session) -> tuple[np.ndarray, str]:
+    """Step 7: the top-k as bars -> (image, how mean pooling and the linear head give it)."""
     config, a = pipeline.classifier_config, session.analysis
     top = ", ".join(f"*{name}* {prob:.1%}" for name, prob in a.labels)
     answer = (f"By **mean pooling**: the classifier's encoder sees all {config.num_patches} tokens (no mask), their "
