@@ -108,13 +108,13 @@ LESSON = (
     ("1. Tubelets", "The model gets {frames} frames of {side} x {side} pixels. Into how many tokens does it cut "
                     "them, and how big is one token?"),
     ("2. The mask", "At {ratio} {masking} masking, how many of the {tokens} tokens will the encoder see?"),
-    ("3. What the encoder gets", "The encoder gets only the visible tokens. What share of a full pass over all "
-                                 "{tokens} tokens does that cost: more or less than the share of tokens it sees?"),
+    ("3. Encoder input", "The encoder gets only the visible tokens. What share of a full pass over all {tokens} "
+                         "tokens does that cost: more or less than the share of tokens it sees?"),
     ("4. Which mask?", "Tube, random, frame or running-cell, all at {ratio}: under which one will the decoder "
                        "score best, and which one can a copy from the next frame already solve?"),
-    ("5. The prediction", "The decoder never sees a hidden patch. Will its guess be sharp, blurry, or one flat "
-                          "colour?"),
-    ("6. Where it fails", "Where will the error be largest: on the parts that move, or on the still background?"),
+    ("5. Prediction", "The decoder never sees a hidden patch. Will its guess be sharp, blurry, or one flat "
+                      "colour?"),
+    ("6. Errors", "Where will the error be largest: on the parts that move, or on the still background?"),
     ("7. One answer", "VideoMAE has no [CLS] token. How does the classifier turn its tokens into one answer?"),
 )
 

@@ -112,7 +112,7 @@ def build_demo() -> gr.Blocks:
             gr.Markdown(explain.DRAW)
             with gr.Row():
                 with gr.Column(scale=2, min_width=300):
-                    drawing = gr.Image(label="Click a patch to hide it in every frame (click again to show it)",
+                    drawing = gr.Image(label="Click patches to hide or show them",
                                        elem_id="draw-canvas", type="filepath", interactive=False)
                     drawn_count = gr.Markdown(elem_id="draw-count")
                     with gr.Row():
