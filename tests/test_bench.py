@@ -59,3 +59,23 @@ def test_the_gpu_check_runs_its_machinery_on_the_cpu():
         assert float(cells[1]) < (1e-4 if name == "fp32" else 0.5), cells  # ours against transformers
         assert cells[3].endswith("%") and float(cells[4]) > 0 and cells[6].endswith("x"), cells
     assert "one analysis of" in text and "files)" in text
+
+
+def test_the_soak_section_is_kept_and_replaced(tmp_path):
+    """The soak's record becomes the report's last section; a new record replaces it, a regenerated report keeps
+    it."""
+    from videomae_viz.bench.report import SOAK_HEADING, SOAK_JSON, with_soak
+
+    record = {"requests": 1000, "failures": 0, "latency_p50_s": 0.9, "latency_p95_s": 1.2,
+              "rss_mb_after": {"100": 700.1, "500": 702.0, "1000": 703.5}, "seconds": 1000.0,
+              "date": "2026-12-06 23:00 UTC", "machine": "some CPU, 2 cores"}
+    report = "# VideoMAE benchmarks\n\n## Model forward\n\n| a | b |\n"
+    assert with_soak(report, tmp_path) == report  # no soak yet
+    (tmp_path / SOAK_JSON).write_text(json.dumps(record))
+    once = with_soak(report, tmp_path)
+    assert once.startswith(report) and once.count(SOAK_HEADING) == 1
+    assert "| failures | 0 of 1000 |" in once and "1000: 703.5 MB" in once
+    record["failures"] = 2
+    (tmp_path / SOAK_JSON).write_text(json.dumps(record))
+    again = with_soak(once, tmp_path)
+    assert again.count(SOAK_HEADING) == 1 and "| failures | 2 of 1000 |" in again and "## Model forward" in again

@@ -186,3 +186,26 @@ def test_the_lesson_says_so_when_nothing_is_hidden(session):
                 handler(unmasked)
         else:
             assert handler(unmasked)[1]
+
+
+def test_a_room_clicking_the_same_example_waits_once(monkeypatch, tmp_path):
+    """The same clip (by its bytes) with the same settings comes from the cache; other settings are computed."""
+    import shutil
+
+    from videomae_viz.ui import classify
+    from videomae_viz.ui.presets import get_pipeline
+
+    pipeline = get_pipeline("embedded")
+    calls = []
+    real = type(pipeline).analyze
+    monkeypatch.setattr(type(pipeline), "analyze", lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    monkeypatch.setattr(classify, "ANALYSES", classify.AnalysisCache(2))
+    copy = tmp_path / "another-name.mp4"
+    shutil.copy(EXAMPLE, copy)
+    first = classify.analyze(str(EXAMPLE), seed=5, progress=_quiet)
+    second = classify.analyze(str(copy), seed=5, progress=_quiet)
+    assert len(calls) == 1 and second[-1].cached and not first[-1].cached
+    assert second[-1].analysis is first[-1].analysis and first[0] == second[0]
+    assert "came from the cache" in second[5] and "cache" not in first[5]
+    classify.analyze(str(EXAMPLE), seed=6, progress=_quiet)
+    assert len(calls) == 2

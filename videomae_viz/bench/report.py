@@ -87,10 +87,37 @@ def to_json(rows: list[Row], machine: dict[str, str], method: list[str]) -> str:
     return json.dumps({"machine": machine, "method": method, "rows": records}, indent=2) + "\n"
 
 
+SOAK_HEADING = "## Soak"
+SOAK_JSON = "soak.json"  # next to the report: the last full soak's record (``bench.soak``)
+
+
+def soak_section(record: dict) -> str:
+    """The soak's record (``bench.soak``) as the report's last section, Markdown."""
+    memory = ", ".join(f"{count}: {mb} MB" for count, mb in record["rss_mb_after"].items())
+    lines = [SOAK_HEADING, "", f"Written by `python -m videomae_viz.bench.soak` on {record['date']} ({record['machine']}):"
+             f" {record['requests']} sequential `/analyze_json` requests on the embedded default over loopback, the "
+             "example clips in turn.", "", "| metric | measured |", "|---|---|",
+             f"| failures | {record['failures']} of {record['requests']} |",
+             f"| latency p50 / p95 | {record['latency_p50_s']} s / {record['latency_p95_s']} s |",
+             f"| server resident memory after N requests | {memory} |",
+             f"| wall time | {record['seconds']} s |"]
+    return "\n".join(lines) + "\n"
+
+
+def with_soak(text: str, folder: Path) -> str:
+    """``text`` (a report) with its soak section replaced by the one of ``folder``/soak.json, when that exists."""
+    record = folder / SOAK_JSON
+    head = text.split(SOAK_HEADING)[0].rstrip("\n") + "\n"
+    if not record.is_file():
+        return head
+    return head + "\n" + soak_section(json.loads(record.read_text(encoding="utf-8")))
+
+
 def write(rows: list[Row], machine: dict[str, str], method: list[str], path: Path) -> tuple[Path, Path]:
-    """Write the markdown table to ``path`` and the JSON next to it (same name, .json). Returns both paths."""
+    """Write the markdown table to ``path`` (with the last soak's section, ``with_soak``) and the JSON next to it
+    (same name, .json). Returns both paths."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(markdown(rows, machine, method), encoding="utf-8")
+    path.write_text(with_soak(markdown(rows, machine, method), path.parent), encoding="utf-8")
     json_path = path.with_suffix(".json")
     json_path.write_text(to_json(rows, machine, method), encoding="utf-8")
     return path, json_path

@@ -2,6 +2,7 @@
 
     python -m videomae_viz.bench.soak                    # 1000 requests on the embedded default, at most an hour
     python -m videomae_viz.bench.soak --requests 20      # a short run
+    python -m videomae_viz.bench.soak --report docs/benchmarks.md   # and record it there
 
 It starts ``python app.py`` on a free port of 127.0.0.1 (loopback only), sends the requests one after another with
 the example clips in turn, and reports the failures, the median and 95th-percentile latency and the server's
@@ -24,6 +25,8 @@ import urllib.request
 from pathlib import Path
 
 from ..checkpoints import ASSETS
+from .machine import cpu_model
+from .report import SOAK_JSON, with_soak
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKPOINTS = (100, 500, 1000)
@@ -100,9 +103,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--max-seconds", type=float, default=3600.0)
     parser.add_argument("--log", type=Path, default=Path("soak-server.log"), help="the app's log")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="also record the run in this benchmark report (e.g. docs/benchmarks.md): its soak "
+                             "section and soak.json beside it")
     args = parser.parse_args(argv)
     report = soak(args.requests, args.max_seconds, args.log)
     print(json.dumps(report, indent=2))
+    if args.report is not None:
+        record = {**report, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                  "machine": f"{cpu_model()}, {os.cpu_count()} cores"}
+        (args.report.parent / SOAK_JSON).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        args.report.write_text(with_soak(args.report.read_text(encoding="utf-8"), args.report.parent),
+                               encoding="utf-8")
     return report
 
 

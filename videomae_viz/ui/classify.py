@@ -3,13 +3,16 @@ when asked) and fill every panel."""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import gradio as gr
 import torch
 
 from ..checkpoints import CheckpointError
-from ..pipeline import DEFAULT_PRESET, Settings, TimeLimitError
+from ..pipeline import DEFAULT_PRESET, Analysis, Settings, TimeLimitError
 from ..reconstruction import STATS_LEAK_FREE
 from ..render import displayed_panels, run_all
 from ..video_io import VideoReadError, read_video
@@ -20,6 +23,41 @@ from .limits import Session, request_folder, request_png, request_seconds
 from .presets import get_pipeline
 
 UPLOAD_CHECK_SECONDS = 10.0  # decoding one frame of an upload may take this long before it is refused
+CACHED_ANALYSES = 4  # the last analyses kept, so a room clicking the same example waits once
+
+
+class AnalysisCache:
+    """The last few analyses by (preset, the clip's bytes, settings), filled lazily by the requests themselves:
+    the gallery's examples are never analysed at start-up, and the second click on one costs only the rendering.
+    An analysis is not changed after it is made (class relevance is added on demand, the same for everyone)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: tuple) -> Analysis | None:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key: tuple, analysis: Analysis) -> None:
+        with self.lock:
+            self.items[key] = analysis
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+ANALYSES = AnalysisCache(CACHED_ANALYSES)
+
+
+def clip_digest(path: str) -> str:
+    """SHA-256 of a clip's bytes: the same clip under any upload name is the same clip."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as clip:
+        for block in iter(lambda: clip.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def check_upload(video: str | None) -> str | None:
@@ -50,13 +88,18 @@ def analyze(video: str | None, preset: str = DEFAULT_PRESET, mask_ratio: float =
         settings = Settings(mask_ratio=float(mask_ratio), masking=masking, seed=int(seed or 0), top_k=int(top_k),
                             start=start or None, end=end or None, stride=None if stride is None else int(stride),
                             stats=stats)
-        analysis = pipeline.analyze(video, settings, progress=lambda f, desc: progress(f, desc=desc),
-                                    time_limit=request_seconds())
+        key = (preset, clip_digest(video), settings)
+        analysis = ANALYSES.get(key)
+        cached = analysis is not None
+        if not cached:
+            analysis = pipeline.analyze(video, settings, progress=lambda f, desc: progress(f, desc=desc),
+                                        time_limit=request_seconds())
+            ANALYSES.put(key, analysis)
     except (VideoReadError, ValueError, CheckpointError, TimeLimitError) as err:
         raise refuse(str(err)) from None
     folder = request_folder()
     session = Session(preset=preset, settings=settings, analysis=analysis, query=default_query(pipeline),
-                      clip=Path(video).name)
+                      clip=Path(video).name, cached=cached)
     reversed_labels = None
     if compare_backwards:
         with torch.inference_mode():

@@ -67,7 +67,9 @@ def counters(pipeline: VideoMAEPipeline, session: Session) -> str:
     notes = "; ".join(a.clip.notes)
     lines.append(f"Frames {list(a.clip.indices)} of a {a.clip.duration:.1f} s clip at {a.clip.fps:.1f} fps"
                  + (f". {notes}" if notes else ""))
-    lines.append("Timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in a.timings.items()))
+    lines.append("Timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in a.timings.items())
+                 + (" (when this clip was first analysed with these settings; this time the analysis came from the "
+                    "cache)" if session.cached else ""))
     return "\n\n".join(lines)
 
 

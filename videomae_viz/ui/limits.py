@@ -50,6 +50,7 @@ class Session:
     analysis: Analysis
     query: tuple[int, int, int]
     clip: str = ""  # the analysed file's name, for the files a person downloads
+    cached: bool = False  # the analysis was made for an earlier request with the same clip and settings
     drawn: np.ndarray | None = None  # (h, w) bool: the patch positions a person hid (True), through every frame
     drawn_origin: str = BY_HAND  # how the drawing started: by hand or from one of draw.STARTS
     drawn_runs: list[tuple] = field(default_factory=list)  # (run, origin, hidden share, decoder, interp, mean dB)
