@@ -209,3 +209,13 @@ def test_a_room_clicking_the_same_example_waits_once(monkeypatch, tmp_path):
     assert "came from the cache" in second[5] and "cache" not in first[5]
     classify.analyze(str(EXAMPLE), seed=6, progress=_quiet)
     assert len(calls) == 2
+
+
+def test_the_counters_say_what_a_small_classifier_can_answer(session):
+    from videomae_viz.ui.lab import counters
+    from videomae_viz.ui.presets import get_pipeline
+
+    pipeline = get_pipeline("embedded")
+    labels = list(pipeline.classifier_config.id2label.values())
+    text = counters(pipeline, session)
+    assert f"knows {len(labels)} only" in text and all(label in text for label in labels)

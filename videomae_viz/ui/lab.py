@@ -19,6 +19,7 @@ from .errors import refuse
 from .limits import Session, request_folder, request_png
 from .presets import get_pipeline
 
+FEW_CLASSES = 20  # a classifier with at most this many classes has them listed under the top-k
 SWEEP_RATIOS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
@@ -55,6 +56,10 @@ def counters(pipeline: VideoMAEPipeline, session: Session) -> str:
         f"**visible** {a.visible_tokens} ({a.visible_tokens / a.tokens:.0%}) · "
         f"**encoder compute used** {share:.1%} of a full pass",
     ]
+    labels = list(pipeline.classifier_config.id2label.values())
+    if len(labels) <= FEW_CLASSES:
+        lines.append(f"**Classes**: this classifier knows {len(labels)} only ({', '.join(labels)}) and answers with "
+                     "one of them whatever the clip shows: on other footage its top-k means little.")
     views = pipeline.classifier_views
     if views > 1:
         lines.append(f"**Top-k** is the average over {views} views of the clip: as given, mirrored and transposed, "
