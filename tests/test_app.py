@@ -324,7 +324,7 @@ def test_link_settings_are_read_and_bad_ones_reported():
     values, notices = read({"view": "rollout", "layer": "3", "head": "2", "query": "1,2,3"})
     assert values == {"view": "rollout", "layer": 3, "head": "2", "query": "1,2,3"} and notices == []
     values, notices = read({"masking": "spiral", "ratio": "2", "seed": "-1", "zoom": "4", "example": "../x.mp4",
-                            "view": "x-ray", "layer": "99", "head": "0", "query": "1,2"})
+                            "view": "x-ray", "layer": "99", "head": "17", "query": "1,2"})
     assert values == {} and len(notices) == 9
 
 
@@ -338,7 +338,7 @@ def test_browser_opens_a_lesson_link_and_runs_with_it(app_url):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(f"{app_url}?masking=random&ratio=0.75&seed=3&example={example}&zoom=2&view=query+patch&layer=2"
-                      "&query=1,2,3",
+                      "&head=2&query=1,2,3",
                       wait_until="domcontentloaded", timeout=60_000)
             expect(page.get_by_role("radio", name="random")).to_be_checked(timeout=30_000)
             expect(page.locator("#link-notice")).to_contain_text("'zoom' is not a setting")
@@ -357,5 +357,6 @@ def test_browser_opens_a_lesson_link_and_runs_with_it(app_url):
             value = link.input_value()
             assert "ratio=0.75" in value and "seed=3" in value and f"example={example}" in value, value
             assert "view=query+patch" in value and "layer=2" in value and "query=1%2C2%2C3" in value, value
+            assert "head=2" in value, value
         finally:
             browser.close()

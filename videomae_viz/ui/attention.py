@@ -19,6 +19,7 @@ from .presets import get_pipeline
 
 MODES = tuple(explain.ATTENTION)
 MAX_LAYERS = 24  # the deepest preset's encoder (ViT-L): the layer slider's range before a model is known
+MAX_HEADS = 16  # the most heads of a preset (ViT-L): the head choices before a model is known
 
 
 def frame_strip(pipeline: VideoMAEPipeline, analysis: Analysis) -> Strip:

@@ -12,7 +12,7 @@ from ..pipeline import PRESETS
 from ..reconstruction import STATS_LEAK_FREE, STATS_MODES
 from . import links
 from .api import analyze_json, compare_masking
-from .attention import MAX_LAYERS, MODES, pick_query, rerender, restore_view, space_time
+from .attention import MAX_HEADS, MAX_LAYERS, MODES, pick_query, rerender, restore_view, space_time
 from .classify import analyze, attention_controls, check_upload
 from .draw import STARTS, clear, open_canvas, reconstruct_drawn, start_with, toggle
 from .gpu import on_gpu, preload
@@ -131,7 +131,8 @@ def build_demo() -> gr.Blocks:
                 mode = gr.Radio(list(MODES), value="rollout", label="View")
                 layer = gr.Slider(1, MAX_LAYERS, value=MAX_LAYERS, step=1, label="Layer (up to the model's depth)")
                 query = gr.Textbox(visible=False, elem_id="query")  # the clicked patch "t,row,col", for links
-                head = gr.Dropdown(["mean"], value="mean", label="Head (the model's heads, or their mean)")
+                head = gr.Dropdown(["mean"] + [str(h) for h in range(1, MAX_HEADS + 1)], value="mean",
+                                   label="Head (the model's heads, or their mean)")
                 class_label = gr.Dropdown([], label="Class (relevance)")
             attention = gr.Image(label="Attention map", elem_id="attention", type="filepath", interactive=False)
             mode_text = gr.Markdown(explain.ATTENTION["rollout"])

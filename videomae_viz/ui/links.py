@@ -1,7 +1,7 @@
 """Shareable lesson links: the settings a room needs to see the same mask and attention map, read from the page's
 URL on load (``?example=...&preset=...&ratio=...&masking=...&seed=...&view=...&layer=...&head=...&query=t,row,col``)
-and written back by the "copy link" control (in the
-browser, from the page's own address, so it works behind a proxy and in an iframe)."""
+and written back by the "copy link" control (in the browser, from the page's own address, so it works behind a proxy
+and in an iframe)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import gradio as gr
 
 from ..masking import STRATEGIES
 from ..pipeline import PRESETS
-from .attention import MAX_LAYERS, MODES, read_query
+from .attention import MAX_HEADS, MAX_LAYERS, MODES, read_query
 from .presets import example_clips
 
 KEYS = ("example", "preset", "ratio", "masking", "seed", "view", "layer", "head", "query")
@@ -62,8 +62,8 @@ def read(query: dict[str, str]) -> tuple[dict, list[str]]:
                     raise ValueError(f"one of {', '.join(MODES)}")
                 values[key] = text
             elif key == "head":
-                if text != "mean" and _whole(text, 1) is None:
-                    raise ValueError("'mean' or a head number from 1")
+                if text != "mean" and not 1 <= (_whole(text, 1) or 0) <= MAX_HEADS:
+                    raise ValueError(f"'mean' or a head number from 1 to {MAX_HEADS}")
                 values[key] = text
             elif key == "query":
                 if read_query(text) is None:
