@@ -59,7 +59,7 @@ def test_tokens_row_holds_exactly_the_visible_patches():
         frames[t * tubelet, r * patch:(r + 1) * patch, c * patch:(c + 1) * patch] = 10 * (n + 1)
     mask = np.array([True, False, True, False, False, True, True, True])  # tokens 1, 3, 4 visible
     out = tokens_row(frames, mask, grid, tubelet, patch, columns=3, gap=1)
-    assert out.shape == (5, 15, 3)
+    assert out.shape == (4, 14, 3)  # 1 row x 3 tiles of 4 px, 1 px between
     assert [int(out[0, c * 5, 0]) for c in range(3)] == [20, 40, 50]
 
 

@@ -108,6 +108,7 @@ class Analysis:
     tokens: int
     visible_tokens: int
     classifier_input: torch.Tensor  # (1, T, 3, H, W) float32, kept for class relevance on demand
+    reconstructor_input: torch.Tensor  # (1, T, 3, H, W) float32, kept for reconstructions under other masks
     classifier_frames: np.ndarray  # the classifier's input frames, (T, H, W, 3) uint8: what attention maps cover
     attention: AttentionMaps | None = None
     relevance: dict[int, torch.Tensor] = field(default_factory=dict)  # class id -> (L, N), filled on demand
@@ -331,5 +332,5 @@ class VideoMAEPipeline:
         return Analysis(clip=clip, labels=labels, reconstruction=rec, frames=to_uint8(rec.original),
                         predicted=to_uint8(rec.predicted), interpolated=to_uint8(rec.interpolation),
                         pixel_mask=tokens_to_pixels(rec.mask, config).numpy(), tokens=config.num_patches,
-                        visible_tokens=int((~rec.mask).sum()), classifier_input=cls_input,
+                        visible_tokens=int((~rec.mask).sum()), classifier_input=cls_input, reconstructor_input=rec_input,
                         classifier_frames=to_uint8(proc.to_pixels(cls_input)[0]), attention=maps, timings=timings)

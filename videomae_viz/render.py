@@ -376,16 +376,11 @@ def topk_figure(labels: list[tuple[str, float]], pooled_tokens: int) -> Figure:
     return fig
 
 
-def tokens_row(frames: np.ndarray, mask: np.ndarray, grid: tuple[int, int, int], tubelet: int, patch: int,
+def tokens_row(frames: np.ndarray, mask: np.ndarray, grid_shape: tuple[int, int, int], tubelet: int, patch: int,
                columns: int = 28, gap: int = 2) -> np.ndarray:
     """What the encoder is given, laid out: every visible token's patch (the first frame of its tubelet), in token
-    order, ``columns`` to a row. frames (T, H, W, 3) uint8, mask (N,) bool -> (rows*(p+gap), columns*(p+gap), 3)."""
-    t, h, w = grid
+    order, ``columns`` to a row (``grid``). frames (T, H, W, 3) uint8, mask (N,) bool -> (H', W', 3) uint8."""
+    t, h, w = grid_shape
     tiles = [frames[i * tubelet, r * patch:(r + 1) * patch, c * patch:(c + 1) * patch]
              for n, (i, r, c) in enumerate(np.ndindex(t, h, w)) if not mask[n]]
-    rows = -(-len(tiles) // columns)
-    out = np.full((rows * (patch + gap), columns * (patch + gap), 3), 255, dtype=np.uint8)
-    for k, tile in enumerate(tiles):
-        r, c = divmod(k, columns)
-        out[r * (patch + gap): r * (patch + gap) + patch, c * (patch + gap): c * (patch + gap) + patch] = tile
-    return out
+    return grid(np.stack(tiles), columns=columns, gap=gap)

@@ -116,8 +116,7 @@ def reconstruct_drawn(session: Session | None, progress: gr.Progress = gr.Progre
     pipeline = get_pipeline(session.preset)
     config = pipeline.reconstructor_config
     mask = drawn_mask(torch.from_numpy(cells), config.grid[0])  # (N,) bool
-    pixel_values = pipeline.reconstructor_processor(session.analysis.clip.frames)["pixel_values"]
-    rec = pipeline.reconstruct(pixel_values, session.settings, mask=mask)
+    rec = pipeline.reconstruct(session.analysis.reconstructor_input, session.settings, mask=mask)
     session.drawn_runs = [*session.drawn_runs, _run_row(session, rec)][-MAX_RUNS:]
     views = displayed_panels(session.analysis.frames, to_uint8(rec.predicted),
                              tokens_to_pixels(rec.mask, config).numpy(), to_uint8(rec.interpolation))

@@ -110,8 +110,7 @@ def compare_strategies(session: Session | None, progress: gr.Progress = gr.Progr
         raise refuse("Run an analysis first.")
     progress(0.0, desc="masking the clip four ways")
     pipeline = get_pipeline(session.preset)
-    pixel_values = pipeline.reconstructor_processor(session.analysis.clip.frames)["pixel_values"]
-    results = pipeline.compare_masking(pixel_values, session.settings)
+    results = pipeline.compare_masking(session.analysis.reconstructor_input, session.settings)
     fig = strategies_figure(results, session.settings.mask_ratio)
     return request_png(figure_to_array(fig), request_folder(), "strategies"), compare_sentence(results)
 
@@ -143,13 +142,12 @@ def sweep(session: Session | None, progress: gr.Progress = gr.Progress()) -> str
     if session is None:
         raise refuse("Run an analysis first.")
     pipeline = get_pipeline(session.preset)
-    proc = pipeline.reconstructor_processor
-    pixel_values = proc(session.analysis.clip.frames)["pixel_values"]
     series: dict[str, list[float | None]] = {"decoder": [], "interpolation": [], "copy": [], "mean": []}
     for i, ratio in enumerate(SWEEP_RATIOS):
         progress(i / len(SWEEP_RATIOS), desc=f"ratio {ratio:.2f}")
         s = session.settings
-        rec = pipeline.reconstruct(pixel_values, Settings(mask_ratio=ratio, masking=s.masking, seed=s.seed, stats=s.stats))
+        rec = pipeline.reconstruct(session.analysis.reconstructor_input,
+                                   Settings(mask_ratio=ratio, masking=s.masking, seed=s.seed, stats=s.stats))
         for name, value in (("decoder", rec.psnr), ("interpolation", rec.interpolation_psnr),
                             ("copy", rec.copy_psnr), ("mean", rec.baseline_psnr)):
             series[name].append(value)

@@ -83,8 +83,7 @@ def encoder_input(pipeline: VideoMAEPipeline, session: Session) -> tuple[np.ndar
 
 def strategies(pipeline: VideoMAEPipeline, session: Session) -> tuple[np.ndarray, str]:
     """Step 4: the four strategies at this ratio and seed -> (bar chart, the best one and what copying gets)."""
-    pixel_values = pipeline.reconstructor_processor(session.analysis.clip.frames)["pixel_values"]
-    results = pipeline.compare_masking(pixel_values, session.settings)
+    results = pipeline.compare_masking(session.analysis.reconstructor_input, session.settings)
     best = max(results, key=lambda name: results[name]["psnr"])
     answer = f"On this clip the decoder scores best under **{best}** masking. " + compare_sentence(results)
     return figure_to_array(strategies_figure(results, session.settings.mask_ratio)), answer
