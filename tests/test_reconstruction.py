@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from tests.tiny import TINY
@@ -74,3 +75,21 @@ def test_nothing_masked_has_no_score():
     none = torch.zeros(TINY.num_patches, dtype=torch.bool)
     rec = reconstruct(torch.zeros(1, 0, config.patch_dim), x, none, config, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD)
     assert rec.psnr is None and rec.baseline_psnr is None
+
+
+def test_decoder_masking_predicts_only_the_chosen_masked_tokens():
+    config = TINY.replace(norm_pix_loss=False)
+    torch.manual_seed(0)
+    model = VideoMAEForPreTraining(config).eval()
+    x = clip()
+    masks = MASK[None]  # (1, N)
+    full = model(x, bool_masked_pos=masks)
+    assert torch.equal(model(x, bool_masked_pos=masks, bool_decoded_pos=masks).logits, full.logits)
+    chosen = masks.clone()
+    chosen[0, MASK.nonzero().flatten()[::2]] = False  # every other masked token
+    half = model(x, bool_masked_pos=masks, bool_decoded_pos=chosen)
+    assert half.logits.shape == (1, int(chosen.sum()), config.patch_dim)
+    targets = model.pixel_targets(x)[chosen][None]  # (1, N_dec, P)
+    assert torch.allclose(half.loss, torch.nn.functional.mse_loss(half.logits, targets))
+    with pytest.raises(ValueError, match="only choose masked"):
+        model(x, bool_masked_pos=masks, bool_decoded_pos=~masks)

@@ -99,13 +99,13 @@ class VideoMAEOutput:
     hidden_states: tuple[Tensor, ...] | None = None  # embeddings, then the output of each layer
 
 
-def _check_mask(bool_masked_pos: Tensor, batch: int, num_patches: int) -> None:
+def _check_mask(bool_masked_pos: Tensor, batch: int, num_patches: int, name: str = "bool_masked_pos") -> None:
     if bool_masked_pos.dtype != torch.bool or bool_masked_pos.shape != (batch, num_patches):
-        raise ValueError(f"bool_masked_pos must be a bool tensor of shape ({batch}, {num_patches}), "
+        raise ValueError(f"{name} must be a bool tensor of shape ({batch}, {num_patches}), "
                          f"got {bool_masked_pos.dtype} {tuple(bool_masked_pos.shape)}")
     counts = bool_masked_pos.sum(dim=1)
     if bool(counts.ne(counts[0]).any()):
-        raise ValueError("every clip in a batch must have the same number of masked tokens")
+        raise ValueError(f"{name}: every clip in a batch must have the same number of chosen tokens")
 
 
 def _select(x: Tensor, rows: Tensor) -> Tensor:
@@ -240,20 +240,27 @@ class VideoMAEForPreTraining(nn.Module):
         return patches
 
     def forward(self, pixel_values: Tensor, bool_masked_pos: Tensor | None = None,
-                output_hidden_states: bool = False) -> VideoMAEOutput:
+                output_hidden_states: bool = False, bool_decoded_pos: Tensor | None = None) -> VideoMAEOutput:
+        """pixel_values (B, T, 3, H, W), bool_masked_pos (B, N) bool, True = masked. ``bool_decoded_pos`` (B, N)
+        bool, a subset of the masked tokens, the same count per clip: only these get a mask token in the decoder and
+        a prediction (VideoMAE V2's decoder masking, which makes training cheaper); default every masked token."""
         if bool_masked_pos is None:
             raise ValueError("VideoMAEForPreTraining needs bool_masked_pos: (B, N) bool, True = masked")
+        decoded = bool_masked_pos if bool_decoded_pos is None else bool_decoded_pos
+        if bool(decoded[~bool_masked_pos].any()):
+            raise ValueError("bool_decoded_pos may only choose masked tokens")
+        _check_mask(decoded, pixel_values.shape[0], self.config.num_patches, "bool_decoded_pos")
         B = pixel_values.shape[0]
         encoded = self.videomae(pixel_values, bool_masked_pos, output_hidden_states)
         x_vis = self.encoder_to_decoder(encoded.last_hidden_state)  # (B, N_vis, Dd)
         pos = self.decoder_pos_embed.to(x_vis.dtype).expand(B, -1, -1)  # (B, N, Dd)
         pos_vis = _select(pos, ~bool_masked_pos)  # (B, N_vis, Dd)
-        pos_mask = _select(pos, bool_masked_pos)  # (B, N_mask, Dd)
+        pos_mask = _select(pos, decoded)  # (B, N_dec, Dd)
         # Visible tokens first, mask tokens last; positions are gathered rather than tokens un-shuffled.
-        x = torch.cat((x_vis + pos_vis, self.mask_token.to(x_vis.dtype) + pos_mask), dim=1)  # (B, N, Dd)
-        logits = self.decoder(x, pos_mask.shape[1])  # (B, N_mask, P), ascending masked-token order
+        x = torch.cat((x_vis + pos_vis, self.mask_token.to(x_vis.dtype) + pos_mask), dim=1)  # (B, N_vis + N_dec, Dd)
+        logits = self.decoder(x, pos_mask.shape[1])  # (B, N_dec, P), ascending token order
         with torch.no_grad():
-            labels = _select(self.pixel_targets(pixel_values), bool_masked_pos)  # (B, N_mask, P)
+            labels = _select(self.pixel_targets(pixel_values), decoded)  # (B, N_dec, P)
         loss = F.mse_loss(logits.float(), labels.float())
         return VideoMAEOutput(logits=logits, loss=loss, last_hidden_state=encoded.last_hidden_state,
                               hidden_states=encoded.hidden_states)
