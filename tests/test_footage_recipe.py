@@ -9,8 +9,9 @@ import numpy as np
 
 from videomae_viz.embedded import footage
 from videomae_viz.embedded.clips import photo_motion, video_window
-from videomae_viz.embedded.reconstructor import CONFIG, PROCESSOR, Recipe
+from videomae_viz.embedded.reconstructor import CONFIG, PROCESSOR, Recipe, decoded_subset
 from videomae_viz.embedded.reconstructor_card import MASKINGS, write_card
+from videomae_viz.masking import make_batch_masks
 
 
 def test_video_windows_are_model_sized_crops_of_consecutive_frames():
@@ -71,3 +72,11 @@ def test_the_model_card_is_written_from_the_records(tmp_path):
             in text) and f"| {len(recipe.stages)} | {recipe.stages[-1].steps} |" in text
     for video in footage.HELD_OUT_VIDEOS:
         assert video.path.name in text
+
+
+def test_decoder_masking_chooses_the_same_share_of_each_clips_masked_tokens():
+    masks = make_batch_masks("random", CONFIG.grid, 0.75, [0, 1, 2])
+    decoded = decoded_subset(masks, 0.5, np.random.default_rng(0))
+    assert not decoded[~masks].any()
+    assert decoded.sum(dim=1).tolist() == [round(int(masks[0].sum()) * 0.5)] * 3
+    assert decoded_subset(masks, 1.0, np.random.default_rng(0)) is None

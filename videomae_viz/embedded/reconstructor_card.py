@@ -104,15 +104,17 @@ def _steps(recipe: dict) -> int:
 
 def _stages(recipe: dict) -> str:
     """The recipe's stages as a Markdown table."""
-    lines = ["| stage | steps | peak learning rate | warm-up | real video | photographs | generated | maskings |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| stage | steps | peak learning rate | warm-up | real video | photographs | generated | maskings | "
+             "masked tokens decoded |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for i, stage in enumerate(recipe["stages"]):
         generated = 1 - stage["video_share"] - stage["photo_share"]
         total = sum(weight for _, _, weight in stage["maskings"])
         maskings = ", ".join(f"{strategy} {ratio:.0%} ({weight / total:.0%})"
                              for strategy, ratio, weight in stage["maskings"])
         lines.append(f"| {i + 1} | {stage['steps']} | {stage['lr']:g} | {stage['warmup']} | "
-                     f"{stage['video_share']:.0%} | {stage['photo_share']:.0%} | {generated:.0%} | {maskings} |")
+                     f"{stage['video_share']:.0%} | {stage['photo_share']:.0%} | {generated:.0%} | {maskings} | "
+                     f"{stage['decoded']:.0%} |")
     return "\n".join(lines)
 
 
