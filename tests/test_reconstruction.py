@@ -93,3 +93,5 @@ def test_decoder_masking_predicts_only_the_chosen_masked_tokens():
     assert torch.allclose(half.loss, torch.nn.functional.mse_loss(half.logits, targets))
     with pytest.raises(ValueError, match="only choose masked"):
         model(x, bool_masked_pos=masks, bool_decoded_pos=~masks)
+    with pytest.raises(ValueError, match="bool_decoded_pos must be a bool tensor"):
+        model(x, bool_masked_pos=masks, bool_decoded_pos=chosen[:, 1:])

@@ -246,12 +246,14 @@ class VideoMAEForPreTraining(nn.Module):
         a prediction (VideoMAE V2's decoder masking, which makes training cheaper); default every masked token."""
         if bool_masked_pos is None:
             raise ValueError("VideoMAEForPreTraining needs bool_masked_pos: (B, N) bool, True = masked")
-        decoded = bool_masked_pos if bool_decoded_pos is None else bool_decoded_pos
-        if bool(decoded[~bool_masked_pos].any()):
-            raise ValueError("bool_decoded_pos may only choose masked tokens")
-        _check_mask(decoded, pixel_values.shape[0], self.config.num_patches, "bool_decoded_pos")
         B = pixel_values.shape[0]
-        encoded = self.videomae(pixel_values, bool_masked_pos, output_hidden_states)
+        encoded = self.videomae(pixel_values, bool_masked_pos, output_hidden_states)  # checks bool_masked_pos
+        decoded = bool_masked_pos
+        if bool_decoded_pos is not None:
+            _check_mask(bool_decoded_pos, B, self.config.num_patches, "bool_decoded_pos")
+            if bool(bool_decoded_pos[~bool_masked_pos].any()):
+                raise ValueError("bool_decoded_pos may only choose masked tokens")
+            decoded = bool_decoded_pos
         x_vis = self.encoder_to_decoder(encoded.last_hidden_state)  # (B, N_vis, Dd)
         pos = self.decoder_pos_embed.to(x_vis.dtype).expand(B, -1, -1)  # (B, N, Dd)
         pos_vis = _select(pos, ~bool_masked_pos)  # (B, N_vis, Dd)
