@@ -65,6 +65,7 @@ def test_batch_with_a_bad_clip_in_the_middle(setup):
     for key in ("psnr", "baseline_psnr", "interpolation_psnr"):
         assert math.isfinite(first["reconstruction"][key]) and first["reconstruction"][key] > 0
     assert first["reconstruction"]["copy_psnr"] is None  # tube masking leaves nothing to copy
+    assert first["reconstruction"]["views"] == 1  # the tiny checkpoint declares no views: one pass
     assert all(value >= 0 for value in first["timings"].values())
     assert first["timings"]["attention"] > 0
     assert set(first["outputs"]) == {"original", "masked", "prediction", "reconstruction", "interpolation", "side_by_side",
@@ -111,3 +112,19 @@ def test_play_backwards_and_its_former_name_reverse(setup):
     a, b = json.loads(forward.stdout), json.loads(backward.stdout)
     assert set(a) == set(b)  # the JSON keys stay as they are
     assert b["frames"] == a["frames"][::-1] and b["notes"] == [*a["notes"], "frames are played in reverse"]
+
+
+def test_views_average_the_decoder_and_leave_the_fills_alone(setup):
+    folder, classifier, reconstructor, good, _ = setup
+    records = {}
+    for views in ("1", "8"):
+        result = run("--classifier", classifier, "--reconstructor", reconstructor, "--no-attention", "--views", views,
+                     str(good))
+        assert result.returncode == 0, result.stderr
+        records[views] = json.loads(result.stdout)["reconstruction"]
+    assert records["1"]["views"] == 1 and records["8"]["views"] == 8
+    assert records["1"]["psnr"] != records["8"]["psnr"]  # a random decoder guesses differently in each view
+    for key in ("baseline_psnr", "interpolation_psnr"):
+        assert records["1"][key] == records["8"][key]
+    bad = run("--classifier", classifier, "--reconstructor", reconstructor, "--views", "3", str(good))
+    assert bad.returncode == 2 and "--views" in bad.stderr

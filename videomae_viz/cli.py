@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stats", choices=STATS_MODES, default=STATS_MODES[1],
                         help="norm_pix_loss models: hidden patches' mean/std from visible neighbours (leak-free) "
                              "or their true values (paper; leaks). PSNR is always leak-free.")
+    parser.add_argument("--views", type=int, choices=(1, 2, 4, 8),
+                        help="mirrored views of the masked clip the decoder's prediction averages (default: what the "
+                        "reconstructor's checkpoint declares: 8 for the embedded one, 1 for the MCG-NJU ones); "
+                        "1 shows a single pass")
     parser.add_argument("--play-backwards", "--reverse", dest="play_backwards", action="store_true",
                         help="play the sampled frames backwards (--reverse: the same, its former name)")
     parser.add_argument("--no-attention", action="store_true", help="skip the attention maps")
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings(mask_ratio=args.mask_ratio, masking=args.masking, seed=args.seed, top_k=args.top_k,
                             start=args.start, end=args.end, stride=args.stride, stats=args.stats,
-                            play_backwards=args.play_backwards, attention=not args.no_attention)
+                            play_backwards=args.play_backwards, attention=not args.no_attention, views=args.views)
         pipeline = VideoMAEPipeline(args.classifier or classifier, args.reconstructor or reconstructor, stride,
                                     device=args.device)
     except (CheckpointError, ValueError) as err:
@@ -133,7 +137,8 @@ def analysis_record(pipeline: VideoMAEPipeline, analysis: Analysis, settings: Se
         "tokens": analysis.tokens,
         "visible_tokens": analysis.visible_tokens,
         "reconstruction": {"psnr": _round(rec.psnr), "baseline_psnr": _round(rec.baseline_psnr),
-                           "interpolation_psnr": _round(rec.interpolation_psnr), "copy_psnr": _round(rec.copy_psnr)},
+                           "interpolation_psnr": _round(rec.interpolation_psnr), "copy_psnr": _round(rec.copy_psnr),
+                           "views": rec.views},
         "frames": list(analysis.clip.indices),
         "notes": list(analysis.clip.notes),
         "timings": timings,

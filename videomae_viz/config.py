@@ -21,8 +21,10 @@ IMAGENET_DEFAULT_STD = (0.229, 0.224, 0.225)
 IMAGENET_STANDARD_MEAN = (0.5, 0.5, 0.5)
 IMAGENET_STANDARD_STD = (0.5, 0.5, 0.5)
 
-# videomae-viz's own config key (transformers keeps it as an unknown attribute): view name -> label permutation
+# videomae-viz's own config keys (transformers keeps them as unknown attributes): view name -> label permutation,
+# and how many mirrored views of a masked clip the decoder's prediction averages
 SYMMETRIES_KEY = "label_symmetries"
+RECONSTRUCTION_VIEWS_KEY = "reconstruction_views"
 
 PRETRAINING = "VideoMAEForPreTraining"
 CLASSIFICATION = "VideoMAEForVideoClassification"
@@ -108,6 +110,12 @@ class VideoMAEConfig:
             if sorted(perm) != list(range(self.num_labels)):
                 raise ValueError(f"label symmetry {name!r} is not a permutation of the {self.num_labels} labels")
         return symmetries
+
+    @property
+    def reconstruction_views(self) -> int:
+        """How many views of a masked clip (``views.square_views``) a reconstruction averages: 1 (the clip as given)
+        unless the checkpoint declares more (the embedded reconstructor declares 8)."""
+        return int(self.extra.get(RECONSTRUCTION_VIEWS_KEY, 1))
 
     @property
     def architecture(self) -> str:

@@ -25,9 +25,9 @@ from .masking import STRATEGIES, make_mask
 from .model import VideoMAEForPreTraining, VideoMAEForVideoClassification
 from .patches import tokens_to_pixels
 from .preprocess import VideoMAEProcessor, load_processor
-from .reconstruction import STATS_LEAK_FREE, STATS_MODES, STATS_PAPER, Reconstruction, reconstruct
+from .reconstruction import STATS_LEAK_FREE, STATS_MODES, STATS_PAPER, Reconstruction, reconstruct, view_inputs
 from .video_io import Clip, VideoReadError, read_video
-from .views import symmetric_views, view_average, view_count
+from .views import square_views, symmetric_views, view_average, view_count
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ class Settings:
     stats: str = STATS_LEAK_FREE  # norm_pix_loss models only: how hidden patches get their mean/std back
     play_backwards: bool = False  # play the sampled frames backwards
     attention: bool = True  # record the attention maps while classifying (attention.recording)
+    views: int | None = None  # mirrored views the reconstruction averages (1, 2, 4, 8); None = the checkpoint's
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.mask_ratio < 1.0:
@@ -90,6 +91,8 @@ class Settings:
             raise ValueError(f"unknown statistics mode {self.stats!r}; choose one of {', '.join(STATS_MODES)}")
         if self.top_k < 1:
             raise ValueError(f"top-k must be at least 1, got {self.top_k}")
+        if self.views is not None:
+            square_views(self.views)  # raises on an unsupported count
         if self.stride is not None and self.stride < SPREAD:
             raise ValueError(f"stride must be {SPREAD} (spread evenly) or more, got {self.stride}")
 
@@ -243,17 +246,21 @@ class VideoMAEPipeline:
     def reconstruct(self, pixel_values: torch.Tensor, settings: Settings, mask: torch.Tensor | None = None
                     ) -> Reconstruction:
         """(1, T, 3, H, W) float32 -> the masked autoencoder's reconstruction for the settings' mask, or for
-        ``mask`` ((N,) bool, True = hidden; a drawn one, ``masking.drawn_mask``) when given."""
+        ``mask`` ((N,) bool, True = hidden; a drawn one, ``masking.drawn_mask``) when given. The decoder runs once
+        on a batch of the clip's mirrored views (``settings.views``, else the checkpoint's) and the predictions,
+        mapped back, are averaged."""
         config = self.reconstructor_config
         if mask is None:
             mask = make_mask(settings.masking, config.grid, settings.mask_ratio, settings.seed)  # (N,) bool
         elif mask.shape != (config.num_patches,) or mask.dtype != torch.bool:
             raise ValueError(f"a mask for this model is ({config.num_patches},) bool, got {tuple(mask.shape)} "
                              f"{mask.dtype}")
-        logits = self.reconstructor(self._on_device(pixel_values), bool_masked_pos=self._on_device(mask[None])).logits
-        logits = logits.float().cpu()  # (1, N_mask, P)
+        views = square_views(settings.views or config.reconstruction_views)
+        inputs, masks = view_inputs(pixel_values, mask, config, views)  # (V, T, 3, H, W), (V, N)
+        logits = self.reconstructor(self._on_device(inputs), bool_masked_pos=self._on_device(masks)).logits
+        logits = logits.float().cpu()  # (V, N_mask, P)
         proc = self.reconstructor_processor
-        return reconstruct(logits, pixel_values, mask, config, proc.image_mean, proc.image_std, settings.stats)
+        return reconstruct(logits, pixel_values, mask, config, proc.image_mean, proc.image_std, settings.stats, views)
 
     def compare_masking(self, pixel_values: torch.Tensor, settings: Settings) -> dict[str, dict]:
         """The same clip, ratio and seed under every masking strategy: {strategy: {"psnr", "baseline_psnr",

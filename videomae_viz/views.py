@@ -1,4 +1,4 @@
-"""Symmetric views: ask a classifier about mirrored and transposed copies of a clip and average the answers.
+"""Symmetric views: ask a model about mirrored and transposed copies of a clip and average the answers.
 
 Some label sets map predictably under such views. For the embedded motion model, mirroring left-right turns
 "moving left" into "moving right" and clockwise into counterclockwise; transposing turns "moving left" into
@@ -6,6 +6,11 @@ Some label sets map predictably under such views. For the embedded motion model,
 probabilities are then read back in the clip's own labels and averaged, which evens out the single views' errors.
 Checkpoints without symmetries (the Kinetics and SSv2 ones) get one view, the clip as given. Time is never reversed:
 the time-reversal test must stay a test of the model.
+
+A reconstruction can average views too (``square_views``): each view of the clip is masked at the view of the same
+patches, the decoder's prediction is mapped back, and the predictions are averaged. Every view sees exactly the
+patches the clip shows, so nothing hidden is used; a checkpoint says how many views it wants
+(``VideoMAEConfig.reconstruction_views``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,30 @@ VIEWS: dict[str, Callable[[Tensor], Tensor]] = {
     "flip_height": lambda x: x.flip(-2),
     "transpose": lambda x: x.transpose(-2, -1),
 }
+
+
+def square_views(count: int) -> list[tuple[str, ...]]:
+    """The first ``count`` (1, 2, 4 or 8) combinations of the views, each the names applied in order, the clip as given
+    first; all 8 are the symmetries of a square (mirrors and quarter turns)."""
+    if count not in (1, 2, 4, 8):
+        raise ValueError(f"a reconstruction averages 1, 2, 4 or 8 views, got {count}")
+    names = list(VIEWS)[:count.bit_length() - 1]
+    return [tuple(name for name, on in zip(names, chosen) if on)
+            for chosen in itertools.product((False, True), repeat=len(names))]
+
+
+def apply_view(x: Tensor, view: tuple[str, ...]) -> Tensor:
+    """A view of anything whose last two dimensions are (height, width): pixels, frames or the token grid."""
+    for name in view:
+        x = VIEWS[name](x)
+    return x
+
+
+def undo_view(x: Tensor, view: tuple[str, ...]) -> Tensor:
+    """``apply_view``'s inverse (each of the views is its own inverse, so they are undone in reverse order)."""
+    for name in reversed(view):
+        x = VIEWS[name](x)
+    return x
 
 
 def view_count(symmetries: dict[str, tuple[int, ...]]) -> int:

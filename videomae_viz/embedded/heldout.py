@@ -22,10 +22,10 @@ import torch
 from ..fills import SPATIAL_SIGMAS, TEMPORAL_SIGMAS, Widths, interpolation_fill, mean_fill
 from ..masking import make_mask
 from ..model import VideoMAEForPreTraining
-from ..patches import patchify, unpatchify
 from ..preprocess import VideoMAEProcessor
-from ..reconstruction import masked_psnr
+from ..reconstruction import masked_psnr, predict, view_inputs
 from ..video_io import read_video, write_mp4
+from ..views import square_views
 from . import footage
 from .clips import photo_motion
 from .synthetic import make_pretrain_clip
@@ -98,9 +98,11 @@ def _fill_scores(pixels: torch.Tensor, mask: torch.Tensor, config) -> dict[str, 
 
 @torch.inference_mode()
 def score(model: VideoMAEForPreTraining, held: HeldOut, processor: VideoMAEProcessor, strategy: str,
-          ratio: float) -> dict[str, float]:
-    """Mean masked-patch PSNR of the decoder and of the fills over a set, at mask seed 0, and the decoder's gains."""
+          ratio: float, views: int | None = None) -> dict[str, float]:
+    """Mean masked-patch PSNR of the decoder and of the fills over a set, at mask seed 0, and the decoder's gains.
+    The decoder's prediction averages ``views`` mirrored views (None: the checkpoint's count), as the app's does."""
     config = model.config
+    views = square_views(views or config.reconstruction_views)
     mask = make_mask(strategy, config.grid, ratio, 0)  # (N,) bool
     key = (strategy, ratio)
     decoder = []
@@ -110,10 +112,10 @@ def score(model: VideoMAEForPreTraining, held: HeldOut, processor: VideoMAEProce
         if len(fills["mean"]) <= i:
             for k, v in _fill_scores(pixels, mask, config).items():
                 fills[k].append(v)
-        logits = model(values, bool_masked_pos=mask[None]).logits.float()[0]  # (N_mask, P)
-        patches = patchify(pixels[None], config)[0].clone()  # (N, P)
-        patches[mask] = logits.clamp(0, 1)
-        decoder.append(masked_psnr(unpatchify(patches[None], config)[0], pixels, mask, config))
+        inputs, masks = view_inputs(values, mask, config, views)  # (V, T, 3, S, S), (V, N)
+        logits = model(inputs, bool_masked_pos=masks).logits  # (V, N_mask, P)
+        predicted = predict(logits, values, mask, config, processor.image_mean, processor.image_std, views=views)
+        decoder.append(masked_psnr(predicted, pixels, mask, config))
     out = {"psnr": float(np.mean(decoder)), **{k: float(np.mean(v)) for k, v in fills.items()}}
     out["over_mean"] = out["psnr"] - out["mean"]
     out["over_interpolation"] = out["psnr"] - out["interpolation"]

@@ -88,7 +88,10 @@ def scores(rec: Reconstruction) -> str:
     return (f"**Masked-patch PSNR** (hidden pixels only, leak-free): **decoder** {rec.psnr:.2f} dB · **mean colour** "
             f"{rec.baseline_psnr:.2f} dB · **interpolation** {rec.interpolation_psnr:.2f} dB · {copy}. "
             f"The decoder adds {rec.psnr - rec.interpolation_psnr:+.2f} dB over a blur of the visible pixels and "
-            f"{rec.psnr - rec.baseline_psnr:+.2f} dB over the mean colour.")
+            f"{rec.psnr - rec.baseline_psnr:+.2f} dB over the mean colour." + (
+                f" The decoder's picture is the mean of {rec.views} passes, over the clip as given and its mirrored "
+                "and transposed copies, each hiding the same patches: nothing hidden is seen, and the passes' "
+                "different guesses average out." if rec.views > 1 else ""))
 
 
 def compare_sentence(results: dict[str, dict]) -> str:
@@ -147,7 +150,8 @@ def sweep(session: Session | None, progress: gr.Progress = gr.Progress()) -> str
         progress(i / len(SWEEP_RATIOS), desc=f"ratio {ratio:.2f}")
         s = session.settings
         rec = pipeline.reconstruct(session.analysis.reconstructor_input,
-                                   Settings(mask_ratio=ratio, masking=s.masking, seed=s.seed, stats=s.stats))
+                                   Settings(mask_ratio=ratio, masking=s.masking, seed=s.seed, stats=s.stats,
+                                            views=s.views))
         for name, value in (("decoder", rec.psnr), ("interpolation", rec.interpolation_psnr),
                             ("copy", rec.copy_psnr), ("mean", rec.baseline_psnr)):
             series[name].append(value)
