@@ -264,7 +264,7 @@ class VideoMAEPipeline:
 
     def compare_masking(self, pixel_values: torch.Tensor, settings: Settings) -> dict[str, dict]:
         """The same clip, ratio and seed under every masking strategy: {strategy: {"psnr", "baseline_psnr",
-        "interpolation_psnr", "copy_psnr" (None where nothing can be copied), "visible_tokens"}}, each as
+        "interpolation_psnr", "copy_psnr" (None where nothing can be copied), "visible_tokens", "views"}}, each as
         ``reconstruct`` scores it (the CLI's numbers for that strategy); for ``norm_pix_loss`` models also
         "paper_psnr", with the hidden patches' true statistics (what the official visualisation shows).
         pixel_values (1, T, 3, H, W) float32."""
@@ -274,7 +274,7 @@ class VideoMAEPipeline:
             rec = self.reconstruct(pixel_values, chosen)
             results[strategy] = {"psnr": rec.psnr, "baseline_psnr": rec.baseline_psnr,
                                  "interpolation_psnr": rec.interpolation_psnr, "copy_psnr": rec.copy_psnr,
-                                 "visible_tokens": int((~rec.mask).sum())}
+                                 "visible_tokens": int((~rec.mask).sum()), "views": rec.views}
             if self.reconstructor_config.norm_pix_loss:
                 paper = self.reconstruct(pixel_values, dataclasses.replace(chosen, stats=STATS_PAPER))
                 results[strategy]["paper_psnr"] = paper.psnr

@@ -51,8 +51,8 @@ def compare_masking(video: FileData, preset: str = DEFAULT_PRESET, mask_ratio: f
                     start: float | None = None, end: float | None = None, stride: int | None = None,
                     stats: str = STATS_LEAK_FREE) -> dict:
     """The clip under tube, random, frame and running-cell masking at one ratio and seed -> {strategy: {"psnr",
-    "baseline_psnr", "interpolation_psnr", "copy_psnr" (null where nothing can be copied), "visible_tokens"}}, the
-    numbers ``videomae-viz --masking STRATEGY`` prints for the same settings."""
+    "baseline_psnr", "interpolation_psnr", "copy_psnr" (null where nothing can be copied), "visible_tokens",
+    "views"}}, the numbers ``videomae-viz --masking STRATEGY`` prints for the same settings."""
     path = _clip_path(video)
     pipeline = get_pipeline(preset)
     try:
