@@ -28,7 +28,6 @@ from ..config import (
     IMAGENET_DEFAULT_MEAN,
     IMAGENET_DEFAULT_STD,
     PRETRAINING,
-    RECONSTRUCTION_VIEWS_KEY,
     VideoMAEConfig,
 )
 from ..masking import make_batch_masks
@@ -49,7 +48,6 @@ CONFIG = VideoMAEConfig(
     hidden_size=128, num_hidden_layers=6, num_attention_heads=4, intermediate_size=512,
     decoder_hidden_size=128, decoder_num_hidden_layers=4, decoder_num_attention_heads=4, decoder_intermediate_size=512,
     layer_norm_eps=1e-6, norm_pix_loss=False, use_mean_pooling=False, architectures=(PRETRAINING,),
-    extra={RECONSTRUCTION_VIEWS_KEY: 8},  # the app averages the decoder over the 8 mirrored views (``views``)
 )
 PROCESSOR = VideoMAEProcessor(
     size={"shortest_edge": CONFIG.image_size}, crop_size={"height": CONFIG.image_size, "width": CONFIG.image_size},
