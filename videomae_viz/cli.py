@@ -48,8 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "or their true values (paper; leaks). PSNR is always leak-free.")
     parser.add_argument("--views", type=int, choices=(1, 2, 4, 8),
                         help="mirrored views of the masked clip the decoder's prediction averages (default: what the "
-                        "reconstructor's checkpoint declares: 8 for the embedded one, 1 for the MCG-NJU ones); "
-                        "1 shows a single pass")
+                        "reconstructor's checkpoint declares; the shipped and MCG-NJU ones make one pass)")
     parser.add_argument("--play-backwards", "--reverse", dest="play_backwards", action="store_true",
                         help="play the sampled frames backwards (--reverse: the same, its former name)")
     parser.add_argument("--no-attention", action="store_true", help="skip the attention maps")

@@ -114,7 +114,7 @@ class VideoMAEConfig:
     @property
     def reconstruction_views(self) -> int:
         """How many views of a masked clip (``views.square_views``) a reconstruction averages: 1 (the clip as given)
-        unless the checkpoint declares more (the embedded reconstructor declares 8)."""
+        unless the checkpoint declares more (none of the shipped ones does; ``--views`` asks for more)."""
         return int(self.extra.get(RECONSTRUCTION_VIEWS_KEY, 1))
 
     @property

@@ -98,11 +98,11 @@ def _fill_scores(pixels: torch.Tensor, mask: torch.Tensor, config) -> dict[str, 
 
 @torch.inference_mode()
 def score(model: VideoMAEForPreTraining, held: HeldOut, processor: VideoMAEProcessor, strategy: str,
-          ratio: float, views: int | None = None) -> dict[str, float]:
+          ratio: float) -> dict[str, float]:
     """Mean masked-patch PSNR of the decoder and of the fills over a set, at mask seed 0, and the decoder's gains.
-    The decoder's prediction averages ``views`` mirrored views (None: the checkpoint's count), as the app's does."""
+    The decoder's prediction averages the views the checkpoint declares, as the app's does."""
     config = model.config
-    views = square_views(views or config.reconstruction_views)
+    views = square_views(config.reconstruction_views)
     mask = make_mask(strategy, config.grid, ratio, 0)  # (N,) bool
     key = (strategy, ratio)
     decoder = []

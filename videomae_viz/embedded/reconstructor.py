@@ -24,12 +24,7 @@ import torch
 from torch import nn
 
 from ..checkpoints import save_pretrained
-from ..config import (
-    IMAGENET_DEFAULT_MEAN,
-    IMAGENET_DEFAULT_STD,
-    PRETRAINING,
-    VideoMAEConfig,
-)
+from ..config import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PRETRAINING, VideoMAEConfig
 from ..masking import make_batch_masks
 from ..model import VideoMAEForPreTraining, init_weights, set_fused_attn
 from ..preprocess import VideoMAEProcessor
